@@ -1,0 +1,1 @@
+"""The annotation app: browser labelling, the voting ladder, people and groups, import and export."""

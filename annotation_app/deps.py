@@ -1,0 +1,143 @@
+"""Request dependencies: settings, a database session, the signed cookie session, the caller, role and CSRF guards."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from annotation_app.models import User
+from annotation_app.services import auth
+from core.errors import AuthenticationError, PermissionDenied
+from core.settings import Settings
+
+COOKIE_NAME = "emotions_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request; routes commit what they change, anything uncommitted is rolled back.
+
+    Opened and closed on the event loop (no I/O to open; closing returns the connection), so that
+    giving a connection back never waits for a free request thread.
+    """
+    session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def session_data(request: Request) -> dict:
+    """The signed cookie payload of this request ({'csrf': ..., 'uid': ...}); created by the middleware."""
+    return request.state.session
+
+
+def set_session(request: Request, data: dict) -> None:
+    """Replace the cookie payload; the middleware writes the cookie on the way out."""
+    request.state.session = data
+    request.state.session_dirty = True
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated person and how they authenticated ('cookie' or 'token')."""
+
+    user: User
+    via: str
+
+
+def optional_caller(request: Request, session: Annotated[Session, Depends(get_session)]) -> Caller | None:
+    """The caller from a Bearer API token or the session cookie; None when anonymous."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = auth.user_for_token(session, header[7:].strip())
+        session.commit()  # as below
+        return Caller(user, "token")
+    uid = session_data(request).get("uid")
+    if uid is None:
+        return None
+    user = session.get(User, uid)
+    session.commit()  # hand the connection back while the request waits for its route's thread
+    if user is None or not user.active:
+        return None
+    return Caller(user, "cookie")
+
+
+def current_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:
+    if caller is None:
+        raise AuthenticationError("log in first")
+    return caller
+
+
+def current_user(caller: Annotated[Caller, Depends(current_caller)]) -> User:
+    return caller.user
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every unsafe request riding on the cookie must echo the session's CSRF token (header or form field).
+
+    Token-authenticated requests carry no ambient credential and need none.
+    """
+    if request.method not in UNSAFE_METHODS or request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        given = (await request.form()).get(CSRF_FIELD)
+    if not auth.csrf_matches(session_data(request).get("csrf"), given if isinstance(given, str) else None):
+        raise PermissionDenied("missing or wrong CSRF token", remedy="reload the page and try again")
+
+
+def require_role(*roles: str) -> Callable[..., User]:
+    """A dependency admitting only callers whose role is in `roles`."""
+
+    def check(user: Annotated[User, Depends(current_user)]) -> User:
+        if user.role not in roles:
+            raise PermissionDenied(f"this needs the role {' or '.join(roles)}")
+        return user
+
+    return check
+
+
+# Annotated shorthands for route signatures
+DbSession = Annotated[Session, Depends(get_session)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+MaybeCaller = Annotated[Caller | None, Depends(optional_caller)]
+AnyCaller = Annotated[Caller, Depends(current_caller)]
+AnyUser = Annotated[User, Depends(current_user)]
+AdminUser = Annotated[User, Depends(require_role("admin"))]
+LeaderUser = Annotated[User, Depends(require_role("leader"))]
+LeaderOrAdmin = Annotated[User, Depends(require_role("leader", "admin"))]
+ExpertUser = Annotated[User, Depends(require_role("expert"))]
+MemberUser = Annotated[User, Depends(require_role("member"))]
+
+
+def released(route: Callable) -> Callable:
+    """Decorate a sync route so its session (connection included) is closed as soon as the route returns.
+
+    Otherwise a connection would stay checked out while the response is validated or a file is
+    streamed, both of which wait for a request thread: under load, threads waiting for connections
+    and connections waiting for threads deadlock.
+    """
+
+    @functools.wraps(route)
+    def wrapper(*args, **kwargs):
+        try:
+            return route(*args, **kwargs)
+        finally:
+            session = kwargs.get("session")
+            if isinstance(session, Session):
+                session.close()
+
+    return wrapper

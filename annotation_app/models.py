@@ -1,0 +1,302 @@
+"""ORM models of the annotation app: people, groups, samples, assignments, votes, reviews and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+ROLES = ("admin", "expert", "leader", "member")
+STAGES = ("member", "leader", "exchange", "expert")
+VOTE_STAGES = (*STAGES, "crosscheck")  # cross-check re-labels are votes outside the ladder
+SAMPLE_STATUSES = ("open", "resolved", "excluded")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Project(Base):
+    """One labelling project; the database normally holds exactly one."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """A person with one role; profile fields feed the Eq. 1 assignment score (each 0-100, higher is better)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint("gender IS NULL OR gender IN ('m', 'f')", name="gender"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16), default="zh-Hans")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    gender: Mapped[str | None] = mapped_column(String(1))
+    work_experience: Mapped[float | None] = mapped_column(Float)
+    msceit: Mapped[float | None] = mapped_column(Float)
+    education: Mapped[float | None] = mapped_column(Float)
+    culture: Mapped[float | None] = mapped_column(Float)
+    leadership: Mapped[float | None] = mapped_column(Float)
+    qualified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for scripts; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailure(Base):
+    """One failed login, for rate limiting across workers."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Group(Base):
+    """An annotation group (A, B, C ...); the leader and members are in `memberships`."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+
+
+class Membership(Base):
+    """A person in a group from `started_at` until `ended_at` (NULL: current); swaps keep the history."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (CheckConstraint("role IN ('leader', 'member')", name="role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Sample(Base):
+    """An imported clean video and its place on the ladder (`stage`), resolution included."""
+
+    __tablename__ = "samples"
+    __table_args__ = (
+        CheckConstraint(_in("stage", STAGES), name="stage"),
+        CheckConstraint(_in("status", SAMPLE_STATUSES), name="status"),
+        CheckConstraint("kind IN ('task', 'gold')", name="kind"),
+        Index("ix_samples_queue", "group_id", "status", "stage", "seq"),
+    )
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8), default="task")
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
+    batch: Mapped[int | None] = mapped_column(Integer)
+    media_path: Mapped[str] = mapped_column(Text)
+    poster_path: Mapped[str | None] = mapped_column(Text)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    platform: Mapped[str | None] = mapped_column(String(64))
+    source_path: Mapped[str] = mapped_column(Text, default="")
+    stage: Mapped[str] = mapped_column(String(16), default="member")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    final_category: Mapped[str | None] = mapped_column(String(32))
+    decided_stage: Mapped[str | None] = mapped_column(String(16))
+    excluded_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Assignment(Base):
+    """A task served to a person at a stage, reserved until `lease_until`; `done_at` once they voted."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("sample_id", "user_id", "stage"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Vote(Base):
+    """One immutable vote; `client_id` makes submission idempotent; a correction is a new revision."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("sample_id", "voter_id", "stage", "revision"),
+        CheckConstraint(_in("stage", VOTE_STAGES), name="stage"),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"), index=True)
+    voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
+    adjective_id: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+    watch_s: Mapped[float | None] = mapped_column(Float)
+    crosscheck_set_id: Mapped[int | None] = mapped_column(ForeignKey("crosscheck_sets.id"))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CrossCheckSet(Base):
+    """A cross-check set (stage sA or sB): samples one group labelled, re-labelled by its partner group."""
+
+    __tablename__ = "crosscheck_sets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(16))
+    source_group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    target_group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CrossCheckItem(Base):
+    """A sample of a cross-check set with the label its source group gave it."""
+
+    __tablename__ = "crosscheck_items"
+    __table_args__ = (UniqueConstraint("set_id", "sample_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("crosscheck_sets.id"))
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"), index=True)
+    previous_category: Mapped[str] = mapped_column(String(32))
+
+
+class Resolution(Base):
+    """The one final label of a sample (the primary key makes a second resolution impossible)."""
+
+    __tablename__ = "resolutions"
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"), primary_key=True)
+    final_category: Mapped[str] = mapped_column(String(32))
+    decided_stage: Mapped[str] = mapped_column(String(16))
+    pattern: Mapped[str] = mapped_column(String(32))
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Report(Base):
+    """A person's report that a video is broken or inappropriate; the leader excludes or dismisses it."""
+
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str | None] = mapped_column(String(16))
+
+
+class QualificationItem(Base):
+    """A gold-labelled sample of the qualification set."""
+
+    __tablename__ = "qualification_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"), unique=True)
+    gold_category: Mapped[str] = mapped_column(String(32))
+
+
+class QualificationAttempt(Base):
+    """One pass through the qualification set; failed attempts are kept."""
+
+    __tablename__ = "qualification_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class QualificationAnswer(Base):
+    """One answer of an attempt, scored against the gold category."""
+
+    __tablename__ = "qualification_answers"
+    __table_args__ = (UniqueConstraint("attempt_id", "item_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("qualification_attempts.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("qualification_items.id"))
+    adjective_id: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    correct: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MosRating(Base):
+    """An expert's 5-point ACR rating of a (video, label) pair, given blind to the source dataset."""
+
+    __tablename__ = "mos_ratings"
+    __table_args__ = (
+        UniqueConstraint("sample_id", "expert_id"),
+        CheckConstraint("score >= 1 AND score <= 5", name="score"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only log of every change: who did what to which object, with a JSON detail."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_is_append_only(_mapper, _connection, target: AuditEvent) -> None:
+    raise RuntimeError(f"audit event {target.id} is append-only")

@@ -1,0 +1,1 @@
+"""Thin HTTP routes over the services: JSON API, media, and browser pages."""

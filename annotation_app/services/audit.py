@@ -1,0 +1,33 @@
+"""The append-only audit log: one helper to record an event, one to read them back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotation_app.models import AuditEvent
+
+
+def record(session: Session, actor_id: int | None, action: str, entity: str, entity_id: object,
+           **detail: Any) -> AuditEvent:
+    """Add one audit event to the session's transaction (it commits or rolls back with the change)."""
+    event = AuditEvent(actor_id=actor_id, action=action, entity=entity, entity_id=str(entity_id),
+                       detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str))
+    session.add(event)
+    return event
+
+
+def events(session: Session, *, entity: str | None = None, entity_id: object | None = None,
+           action: str | None = None) -> list[AuditEvent]:
+    """Audit events in insertion order, optionally filtered."""
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if entity is not None:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == str(entity_id))
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    return list(session.scalars(query))

@@ -1,0 +1,132 @@
+"""Authentication: argon2 passwords, rate-limited login, API tokens, signed session payloads and CSRF tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from annotation_app.models import ApiToken, LoginFailure, User, utcnow
+from annotation_app.services import audit
+from core.errors import AuthenticationError, TooManyAttempts
+from core.manifest import atomic_write_text
+from core.settings import Settings
+
+TOKEN_PREFIX = "emo_"
+_HASHER = PasswordHasher()
+# verified against when the user does not exist, so a wrong name costs the same time as a wrong password
+_DUMMY_HASH = _HASHER.hash("not a real password")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        from core.errors import InvalidRequest
+
+        raise InvalidRequest("a password has at least 8 characters")
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def login(session: Session, settings: Settings, username: str, password: str, client: str) -> User:
+    """The active user with these credentials; failures are counted per name and per client address.
+
+    Raises TooManyAttempts once `app_login_max_failures` failures for the name (ten times as many for
+    the client address) fall in the window, else
+    AuthenticationError with one message for every kind of failure.
+    """
+    since = utcnow() - timedelta(seconds=settings.app_login_window_s)
+    by_name = session.scalar(select(func.count()).select_from(LoginFailure)
+                             .where(LoginFailure.at >= since, LoginFailure.username == username)) or 0
+    by_client = session.scalar(select(func.count()).select_from(LoginFailure)
+                               .where(LoginFailure.at >= since, LoginFailure.client == client)) or 0
+    # a whole lab often shares one address: it gets ten times the allowance of one name
+    if by_name >= settings.app_login_max_failures or by_client >= 10 * settings.app_login_max_failures:
+        raise TooManyAttempts("too many failed logins", remedy=f"wait {settings.app_login_window_s // 60 or 1} min")
+    user = session.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        session.add(LoginFailure(username=username[:64], client=client[:64]))
+        session.commit()  # the failure must count even though the request fails
+        raise AuthenticationError("wrong user name or password")
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    audit.record(session, user.id, "user.login", "user", user.id, client=client)
+    return user
+
+
+def create_token(session: Session, user: User, name: str = "", *, actor_id: int | None = None) -> str:
+    """A new API token for `user`; the plain token is returned once and only its hash is stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token)))
+    audit.record(session, actor_id, "token.created", "user", user.id, name=name)
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User:
+    user = session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
+                          .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)))
+    if user is None or not user.active:
+        raise AuthenticationError("invalid or revoked API token")
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def secret_key(settings: Settings) -> str:
+    """The cookie-signing key: the setting, else one generated once under data_dir (shared by all workers)."""
+    if settings.app_secret_key:
+        return settings.app_secret_key
+    path = Path(settings.data_dir) / "app_secret_key"
+    if not path.exists():
+        draft = atomic_write_text(path.with_name(f".app_secret_key.{os.getpid()}"), secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)  # atomic create-if-absent: concurrent workers all end up reading one key
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+class SessionCodec:
+    """Signs and reads the session cookie payload {"uid": user id or absent, "csrf": token}."""
+
+    def __init__(self, key: str, max_age_s: int) -> None:
+        self._serializer = URLSafeTimedSerializer(key, salt="emotions-session")
+        self.max_age_s = max_age_s
+
+    def dumps(self, payload: dict) -> str:
+        return self._serializer.dumps(payload)
+
+    def loads(self, cookie: str | None) -> dict | None:
+        if not cookie:
+            return None
+        try:
+            data = self._serializer.loads(cookie, max_age=self.max_age_s)
+        except BadSignature:
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("csrf"), str) else None
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    return bool(expected and given) and hmac.compare_digest(str(expected), str(given))

@@ -1,0 +1,158 @@
+"""Cross-check (stages sA, sB): draw sets by previous label, hand them to the partner group, store re-labels."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from annotation_app.models import CrossCheckItem, CrossCheckSet, Group, Membership, Sample, User, Vote
+from annotation_app.services import audit, people, queue
+from core.errors import ConflictError, InvalidRequest, NotFoundError, PermissionDenied
+from core.settings import Settings
+from core.taxonomy import CATEGORIES, Category, adjective_table
+
+# sets per category and stage (paper Sec. III-B): 3 Neutral, 2 Excitation, 1 of every other category
+DEFAULT_PLAN: dict[str, int] = {c.value: 1 for c in CATEGORIES} | {Category.NEUTRAL.value: 3,
+                                                                    Category.EXCITATION.value: 2}
+
+
+def draw_sets(session: Session, settings: Settings, name: str, *, set_size: int = 100,
+              plan: dict[str, int] | None = None, seed: int = 0, actor_id: int | None = None) -> list[CrossCheckSet]:
+    """Draw cross-check sets `name` (e.g. 'sA') from every group's member-decided samples, by final label.
+
+    Each set holds up to `set_size` samples of one category (fewer where the category lacks samples)
+    and goes to the group's exchange partner. A sample is drawn into at most one set.
+    """
+    if not name or len(name) > 16:
+        raise InvalidRequest("a cross-check stage name has 1 to 16 characters (e.g. sA)")
+    if session.scalar(select(CrossCheckSet.id).where(CrossCheckSet.name == name).limit(1)) is not None:
+        raise ConflictError(f"cross-check sets {name!r} were already drawn")
+    plan = plan or DEFAULT_PLAN
+    rng = random.Random(seed)
+    used = exists().where(CrossCheckItem.sample_id == Sample.id)
+    made = []
+    for group in people.groups(session):
+        target = queue.partner_group_id(session, group.id, settings)
+        if target is None or target == group.id:
+            continue
+        for category in sorted(plan):
+            pool = list(session.scalars(select(Sample).where(
+                Sample.group_id == group.id, Sample.status == "resolved", Sample.decided_stage == "member",
+                Sample.final_category == category, ~used).order_by(Sample.seq)))
+            rng.shuffle(pool)
+            for _ in range(plan[category]):
+                chosen, pool = pool[:set_size], pool[set_size:]
+                if not chosen:
+                    break
+                row = CrossCheckSet(name=name, source_group_id=group.id, target_group_id=target, category=category)
+                session.add(row)
+                session.flush()
+                session.add_all(CrossCheckItem(set_id=row.id, sample_id=s.id, previous_category=category)
+                                for s in chosen)
+                made.append(row)
+    session.flush()
+    audit.record(session, actor_id, "crosscheck.drawn", "project", "default", name=name, sets=len(made))
+    return made
+
+
+@dataclass(frozen=True, slots=True)
+class CrossCheckTask:
+    sample: Sample
+    set_id: int
+
+
+def _target_membership(session: Session, user: User) -> Membership | None:
+    membership = people.current_membership(session, user.id)
+    return membership if membership is not None and membership.role == "member" else None
+
+
+def next_item(session: Session, user: User) -> CrossCheckTask | None:
+    """The next cross-check item for a member: sets given to their group, items they have not re-labelled."""
+    if not queue.any_rows(session, CrossCheckSet.id):
+        return None
+    membership = _target_membership(session, user)
+    if membership is None:
+        return None
+    done = exists().where(Vote.sample_id == CrossCheckItem.sample_id, Vote.voter_id == user.id,
+                          Vote.stage == "crosscheck", Vote.crosscheck_set_id == CrossCheckItem.set_id)
+    row = session.execute(
+        select(Sample, CrossCheckItem.set_id).join(CrossCheckItem, CrossCheckItem.sample_id == Sample.id)
+        .join(CrossCheckSet, CrossCheckSet.id == CrossCheckItem.set_id)
+        .where(CrossCheckSet.target_group_id == membership.group_id, ~done)
+        .order_by(CrossCheckSet.id, CrossCheckItem.id).limit(1)
+    ).first()
+    return CrossCheckTask(row[0], row[1]) if row else None
+
+
+def can_see(session: Session, user: User, sample_id: str) -> bool:
+    """Members of a group that received a set containing the sample may see it."""
+    membership = _target_membership(session, user)
+    if membership is None:
+        return False
+    return session.scalar(select(CrossCheckItem.id).join(CrossCheckSet, CrossCheckSet.id == CrossCheckItem.set_id)
+                          .where(CrossCheckItem.sample_id == sample_id,
+                                 CrossCheckSet.target_group_id == membership.group_id).limit(1)) is not None
+
+
+def submit(session: Session, settings: Settings, user: User, *, sample_id: str, adjective_id: int,
+           confidence: float, client_id: str, watch_s: float | None = None) -> tuple[Vote, bool]:
+    """Store a member's cross-check re-label (no ladder); idempotent by client id, 409 on a different repeat."""
+    if not 0.0 <= confidence <= 1.0 or not client_id or len(client_id) > 64:
+        raise InvalidRequest("confidence is in [0, 1] and client_id has 1 to 64 characters")
+    try:
+        category = adjective_table(settings.adjectives_path).category_of(adjective_id).value
+    except KeyError:
+        raise InvalidRequest(f"unknown adjective id {adjective_id}") from None
+    membership = _target_membership(session, user)
+    if membership is None:
+        raise PermissionDenied("cross-check re-labels are given by group members")
+    item = session.execute(select(CrossCheckItem.set_id).join(CrossCheckSet, CrossCheckSet.id == CrossCheckItem.set_id)
+                           .where(CrossCheckItem.sample_id == sample_id,
+                                  CrossCheckSet.target_group_id == membership.group_id)).first()
+    if item is None:
+        raise NotFoundError(f"no cross-check item {sample_id!r} for your group")
+    prior = session.scalar(select(Vote).where(Vote.sample_id == sample_id, Vote.voter_id == user.id,
+                                              Vote.stage == "crosscheck"))
+    if prior is not None:
+        if prior.adjective_id == adjective_id and abs(prior.confidence - round(confidence, 4)) < 1e-9:
+            return prior, False
+        raise ConflictError("you already re-labelled this sample in the cross-check")
+    vote = Vote(client_id=client_id, sample_id=sample_id, voter_id=user.id, stage="crosscheck", role="member",
+                group_id=membership.group_id, adjective_id=adjective_id, category=category,
+                confidence=round(confidence, 4), watch_s=watch_s, crosscheck_set_id=item[0])
+    session.add(vote)
+    session.flush()
+    audit.record(session, user.id, "crosscheck.voted", "sample", sample_id, vote_id=vote.id, set_id=item[0])
+    return vote, True
+
+
+def crosscheck_frame(session: Session):
+    """Tidy cross-check table for QA: one row per re-label with its set and the previous label.
+
+    Columns: set_id, stage_name, source_group, target_group, set_category, sample_id, previous_category,
+    voter, category, confidence, created_at.
+    """
+    import pandas as pd
+    from sqlalchemy.orm import aliased
+
+    source, target = aliased(Group), aliased(Group)
+    rows = session.execute(
+        select(CrossCheckSet.id, CrossCheckSet.name, source.name, target.name, CrossCheckSet.category,
+               Vote.sample_id, CrossCheckItem.previous_category, User.username, Vote.category, Vote.confidence,
+               Vote.created_at)
+        .join(CrossCheckSet, CrossCheckSet.id == Vote.crosscheck_set_id)
+        .join(CrossCheckItem,
+              (CrossCheckItem.set_id == CrossCheckSet.id) & (CrossCheckItem.sample_id == Vote.sample_id))
+        .join(source, source.id == CrossCheckSet.source_group_id)
+        .join(target, target.id == CrossCheckSet.target_group_id)
+        .join(User, User.id == Vote.voter_id)
+        .where(Vote.stage == "crosscheck").order_by(Vote.id)
+    ).all()
+    columns = ["set_id", "stage_name", "source_group", "target_group", "set_category", "sample_id",
+               "previous_category", "voter", "category", "confidence", "created_at"]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame

@@ -1,0 +1,139 @@
+"""Bringing work in: import kept videos from a clean manifest (and gold items), distribute them to groups."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from annotation_app.models import QualificationItem, Sample
+from annotation_app.services import audit, people
+from core.errors import ConfigError, InvalidRequest
+from core.manifest import read_rows
+from core.records import CleanVideo
+from core.taxonomy import Category
+
+
+@dataclass
+class ImportReport:
+    """Counts of one import: rows read, samples added, and skipped rows by reason."""
+
+    rows: int = 0
+    imported: int = 0
+    gold: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def read_gold(path: Path | str) -> dict[str, str]:
+    """Gold labels from a CSV with an `id` (or `sample_id`) and a `category` column."""
+    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    gold = {}
+    for line, row in enumerate(rows, start=2):
+        key = (row.get("id") or row.get("sample_id") or "").strip()
+        try:
+            gold[key] = Category.parse(row.get("category") or "").value
+        except ValueError as exc:
+            raise ConfigError(f"gold labels {path} line {line}: {exc}") from None
+    return gold
+
+
+def _media(path: str | None, bases: list[Path]) -> str | None:
+    """An absolute media path: relative ones are resolved against the first base folder holding the file."""
+    if not path:
+        return None
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return str(candidate)
+    found = next((b / candidate for b in bases if (b / candidate).exists()), bases[0] / candidate)
+    return str(found.resolve())
+
+
+def import_manifest(session: Session, source: Path | str, *, gold: dict[str, str] | None = None,
+                    actor_id: int | None = None) -> ImportReport:
+    """Add every `kept` row of a clean manifest as a sample: a JSONL file, a folder of shards, or a clean
+    run's output folder (its `manifest/` shards).
+
+    Rows already imported, not kept, or without a web MP4 are skipped and counted. Relative media
+    paths are resolved against the run folder (or the manifest's folder). Ids in `gold` become
+    qualification items.
+    """
+    source = Path(source)
+    if not source.exists():
+        raise ConfigError(f"manifest {source} does not exist")
+    folder = source if source.is_dir() else source.parent
+    if source.is_dir() and (source / "manifest").is_dir():  # a clean run's output folder
+        source = source / "manifest"
+    bases = [folder, folder.parent]  # media paths are relative to the run folder or the manifest's own
+    proj = people.project(session)
+    seq = session.scalar(select(func.max(Sample.seq))) or 0
+    known = set(session.scalars(select(Sample.id)))
+    report = ImportReport()
+    gold = gold or {}
+    for row in read_rows(source):
+        report.rows += 1
+        try:
+            video = CleanVideo.model_validate(row)
+        except ValidationError:
+            report.skip("invalid_row")
+            continue
+        if video.status != "kept":
+            report.skip(video.status)
+            continue
+        if video.id in known:
+            report.skip("already_imported")
+            continue
+        media = _media(video.web_mp4, bases)
+        if media is None:
+            report.skip("no_web_mp4")
+            continue
+        seq += 1
+        kind = "gold" if video.id in gold else "task"
+        session.add(Sample(id=video.id, project_id=proj.id, seq=seq, kind=kind, media_path=media,
+                           poster_path=_media(video.poster, bases), duration_s=video.duration_s,
+                           platform=video.platform, source_path=video.source_path))
+        known.add(video.id)
+        if kind == "gold":
+            session.flush()
+            session.add(QualificationItem(sample_id=video.id, gold_category=gold[video.id]))
+            report.gold += 1
+        report.imported += 1
+    session.flush()
+    audit.record(session, actor_id, "samples.imported", "project", proj.id, source=str(source),
+                 imported=report.imported, gold=report.gold, skipped=report.skipped)
+    return report
+
+
+def distribute(session: Session, batch_size: int, *, group_names: list[str] | None = None,
+               limit: int | None = None, actor_id: int | None = None) -> dict[str, int]:
+    """Deal undistributed task samples to groups in batches of `batch_size`, round-robin, in import order."""
+    if batch_size < 1:
+        raise InvalidRequest("batch size must be at least 1")
+    rows = people.groups(session)
+    if group_names:
+        rows = [people.group_by_name(session, n) for n in group_names]
+    if not rows:
+        raise InvalidRequest("no groups yet", remedy="run `emotions app form-groups` or create groups first")
+    query = select(Sample).where(Sample.kind == "task", Sample.group_id.is_(None)).order_by(Sample.seq)
+    if limit is not None:
+        query = query.limit(limit)
+    pending = list(session.scalars(query))
+    next_batch = (session.scalar(select(func.max(Sample.batch))) or 0) + 1
+    dealt = {g.name: 0 for g in rows}
+    for index in range(0, len(pending), batch_size):
+        group = rows[(index // batch_size) % len(rows)]
+        for sample in pending[index:index + batch_size]:
+            sample.group_id, sample.batch = group.id, next_batch
+            dealt[group.name] += 1
+        next_batch += 1
+    session.flush()
+    audit.record(session, actor_id, "samples.distributed", "project", "default", batch_size=batch_size,
+                 dealt=dealt)
+    return dealt

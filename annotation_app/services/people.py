@@ -1,0 +1,245 @@
+"""People and groups: users, memberships with history, exchange partners, and the Eq. 1 group allocation."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotation_app.models import ROLES, Group, Membership, Project, User, utcnow
+from annotation_app.services import audit
+from annotation_app.services.auth import hash_password
+from core.errors import ConflictError, InvalidRequest, NotFoundError
+
+LANGUAGES = ("en", "zh-Hans")
+PROFILE_FIELDS = ("work_experience", "msceit", "education", "culture", "leadership")
+
+
+def project(session: Session, name: str = "default") -> Project:
+    """The project named `name`, created on first use."""
+    found = session.scalar(select(Project).where(Project.name == name))
+    if found is None:
+        found = Project(name=name)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def group_name(index: int) -> str:
+    """A, B, … Z, AA, AB, … (spreadsheet-style) for the group at 0-based `index`."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = string.ascii_uppercase[rest] + name
+    return name
+
+
+def ensure_groups(session: Session, count: int, project_name: str = "default") -> list[Group]:
+    """Groups A, B, C ... (`count` of them) of the project, created when missing; in name order."""
+    proj = project(session, project_name)
+    existing = {g.name: g for g in session.scalars(select(Group).where(Group.project_id == proj.id))}
+    for name in (group_name(i) for i in range(count)):
+        if name not in existing:
+            existing[name] = Group(project_id=proj.id, name=name)
+            session.add(existing[name])
+    session.flush()
+    return sorted(existing.values(), key=lambda g: (len(g.name), g.name))
+
+
+def groups(session: Session) -> list[Group]:
+    """Every group, in name order (A … Z, AA …)."""
+    return sorted(session.scalars(select(Group)), key=lambda g: (len(g.name), g.name))
+
+
+def group_by_name(session: Session, name: str) -> Group:
+    found = session.scalar(select(Group).where(Group.name == name))
+    if found is None:
+        raise NotFoundError(f"no group named {name!r}")
+    return found
+
+
+def create_user(session: Session, username: str, role: str, *, password: str | None = None,
+                actor_id: int | None = None, display_name: str = "", language: str = "zh-Hans",
+                gender: str | None = None, **profile: float | None) -> User:
+    """A new user; raises ConflictError if the name is taken and InvalidRequest on bad values."""
+    if role not in ROLES:
+        raise InvalidRequest(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+    if language not in LANGUAGES:
+        raise InvalidRequest(f"unknown language {language!r}; known: {', '.join(LANGUAGES)}")
+    if gender not in (None, "m", "f"):
+        raise InvalidRequest("gender must be 'm', 'f' or empty")
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise InvalidRequest("a username has 1 to 64 characters")
+    unknown = set(profile) - set(PROFILE_FIELDS)
+    if unknown:
+        raise InvalidRequest(f"unknown profile field(s) {', '.join(sorted(unknown))}")
+    for key, value in profile.items():
+        if value is not None and not 0 <= value <= 100:
+            raise InvalidRequest(f"{key} must be on the 0-100 scale")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ConflictError(f"user {username!r} already exists")
+    user = User(username=username, role=role, display_name=display_name or username, language=language,
+                gender=gender, password_hash=hash_password(password) if password else None, **profile)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor_id, "user.created", "user", user.id, username=username, role=role)
+    return user
+
+
+def user_by_name(session: Session, username: str) -> User:
+    found = session.scalar(select(User).where(User.username == username))
+    if found is None:
+        raise NotFoundError(f"no user named {username!r}")
+    return found
+
+
+def current_membership(session: Session, user_id: int) -> Membership | None:
+    return session.scalar(select(Membership).where(Membership.user_id == user_id, Membership.ended_at.is_(None)))
+
+
+def current_members(session: Session, group_id: int, role: str | None = None) -> list[Membership]:
+    query = select(Membership).where(Membership.group_id == group_id, Membership.ended_at.is_(None))
+    if role is not None:
+        query = query.where(Membership.role == role)
+    return list(session.scalars(query.order_by(Membership.id)))
+
+
+def leader_of(session: Session, group_id: int) -> int | None:
+    found = current_members(session, group_id, "leader")
+    return found[0].user_id if found else None
+
+
+def assign(session: Session, user: User, group: Group | None, *, actor_id: int | None = None) -> Membership | None:
+    """Move `user` into `group` (None: out of every group), ending the current membership; history is kept.
+
+    The membership role follows the user's role (leader or member); a group has at most one leader.
+    """
+    if group is not None and user.role not in ("leader", "member"):
+        raise InvalidRequest(f"{user.username} is {user.role}; only leaders and members join groups")
+    old = current_membership(session, user.id)
+    if old is None and group is None:
+        return None
+    if old is not None:
+        if group is not None and old.group_id == group.id and old.role == user.role:
+            return old
+        old.ended_at = utcnow()
+    if group is None:
+        session.flush()
+        audit.record(session, actor_id, "membership.ended", "user", user.id)
+        return None
+    if user.role == "leader":
+        for other in current_members(session, group.id, "leader"):
+            if other.user_id != user.id:
+                raise ConflictError(f"group {group.name} already has a leader")
+    new = Membership(user_id=user.id, group_id=group.id, role=user.role)
+    session.add(new)
+    session.flush()
+    audit.record(session, actor_id, "membership.started", "user", user.id, group=group.name, role=user.role,
+                 previous_group_id=old.group_id if old else None)
+    return new
+
+
+def partner_map(names: list[str], spec: str = "") -> dict[str, str]:
+    """Exchange partners: 'A:B,B:C' from the setting, else cyclic in name order (A->B->C->A)."""
+    ordered = sorted(names, key=lambda n: (len(n), n))
+    mapping = {n: ordered[(i + 1) % len(ordered)] for i, n in enumerate(ordered)} if ordered else {}
+    for pair in filter(None, (p.strip() for p in spec.split(","))):
+        src, _, dst = pair.partition(":")
+        if src.strip() not in mapping or dst.strip() not in mapping:
+            raise InvalidRequest(f"exchange setting {pair!r} names an unknown group")
+        mapping[src.strip()] = dst.strip()
+    return mapping
+
+
+def assignment_score(work_experience: float, msceit: float, education: float, culture: float,
+                     leadership: float) -> float:
+    """Eq. 1: p = 0.4·we + 0.3·ms + 0.1·(eb + cb + lp), every factor on 0-100 (MSCEIT: higher is better)."""
+    return 0.4 * work_experience + 0.3 * msceit + 0.1 * (education + culture + leadership)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Allocation input: a candidate's name, gender and Eq. 1 factors."""
+
+    name: str
+    gender: str | None
+    p: float
+    leadership: float
+
+
+@dataclass
+class GroupPlan:
+    name: str
+    leader: Person
+    members: list[Person] = field(default_factory=list)
+
+    @property
+    def mean_p(self) -> float:
+        people = [self.leader, *self.members]
+        return sum(x.p for x in people) / len(people)
+
+
+def plan_groups(people: list[Person], n_groups: int, size: int = 3, *, gender_rule: bool = True,
+                leader_by: str = "p") -> list[GroupPlan]:
+    """Pick `n_groups` leaders (highest p, or highest leadership) and deal members so group mean p balances.
+
+    With the gender rule each group gets size-1 male and 1 female member. Members are placed best
+    first, each into the group with the lowest total p that still has a free seat for their gender.
+    Raises InvalidRequest when the pool is too small for the rule.
+    """
+    key = (lambda x: (x.leadership, x.p)) if leader_by == "lp" else (lambda x: (x.p, x.leadership))
+    ranked = sorted(people, key=lambda x: (-key(x)[0], -key(x)[1], x.name))
+    if len(ranked) < n_groups * (size + 1):
+        raise InvalidRequest(f"{len(ranked)} people cannot fill {n_groups} groups of 1 leader + {size} members")
+    plans = [GroupPlan(group_name(i), leader) for i, leader in enumerate(ranked[:n_groups])]
+    pool = sorted(ranked[n_groups:], key=lambda x: (-x.p, x.name))
+    if gender_rule:
+        seats = {"m": size - 1, "f": 1}
+        chosen = [x for x in pool if x.gender == "m"][: n_groups * seats["m"]]
+        chosen += [x for x in pool if x.gender == "f"][: n_groups * seats["f"]]
+        if len(chosen) < n_groups * size:
+            raise InvalidRequest(f"the gender rule needs {n_groups * seats['m']} male and {n_groups} female members")
+        pool = sorted(chosen, key=lambda x: (-x.p, x.name))
+    else:
+        pool = pool[: n_groups * size]
+    for person in pool:
+        def free(plan: GroupPlan, person: Person = person) -> bool:
+            if len(plan.members) >= size:
+                return False
+            if not gender_rule:
+                return True
+            limit = 1 if person.gender == "f" else size - 1
+            return sum(m.gender == person.gender for m in plan.members) < limit
+
+        open_plans = [g for g in plans if free(g)]
+        target = min(open_plans, key=lambda g: (g.leader.p + sum(m.p for m in g.members), g.name))
+        target.members.append(person)
+    return plans
+
+
+def form_groups(session: Session, *, n_groups: int, size: int, gender_rule: bool, leader_by: str,
+                actor_id: int | None = None) -> list[GroupPlan]:
+    """Plan groups from every active leader/member's profile (Eq. 1) and apply the plan; history is kept."""
+    users = list(session.scalars(select(User).where(User.active.is_(True), User.role.in_(("leader", "member")))))
+    incomplete = [u.username for u in users if any(getattr(u, f) is None for f in PROFILE_FIELDS)]
+    if incomplete:
+        raise InvalidRequest(f"profile scores missing for {', '.join(sorted(incomplete))}")
+    by_name = {u.username: u for u in users}
+    people = [Person(u.username, u.gender, assignment_score(*(getattr(u, f) for f in PROFILE_FIELDS)),
+                     u.leadership or 0.0) for u in users]
+    plans = plan_groups(people, n_groups, size, gender_rule=gender_rule, leader_by=leader_by)
+    group_rows = {g.name: g for g in ensure_groups(session, n_groups)}
+    for user in users:  # everyone out first, so leaders can change groups without a clash
+        assign(session, user, None, actor_id=actor_id)
+    for plan in plans:
+        for person, role in [(plan.leader, "leader"), *((m, "member") for m in plan.members)]:
+            user = by_name[person.name]
+            user.role = role
+            assign(session, user, group_rows[plan.name], actor_id=actor_id)
+    audit.record(session, actor_id, "groups.formed", "project", "default",
+                 plan={p.name: [p.leader.name, *(m.name for m in p.members)] for p in plans})
+    return plans

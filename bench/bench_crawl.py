@@ -1,0 +1,163 @@
+"""Download throughput of the crawler against a plain `requests` loop on the same local files.
+
+Serves N random files of S bytes as video/mp4 on 127.0.0.1, then downloads them (rate limiting off)
+with (a) a plain requests loop writing each file and (b) `emotions crawl run --source urls` with one
+worker (same concurrency as the loop), with one worker and fsync off, and with several workers. Each
+measurement is repeated; the median, the best run (the least disturbed on a shared machine) and the
+client's CPU time are kept. Prints a table and writes bench/out/bench_crawl.json.
+
+    python bench/bench_crawl.py [--files 40] [--mb 2] [--repeat 3] [--link-mb-s 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    link_mb_s = 0.0  # per-connection sending rate; 0 = as fast as loopback goes
+
+    def log_message(self, *_args: object) -> None:
+        return None
+
+    def copyfile(self, source, outputfile) -> None:  # type: ignore[override]
+        if not self.link_mb_s:
+            return super().copyfile(source, outputfile)
+        block = 64 * 1024
+        started = time.perf_counter()
+        sent = 0
+        while data := source.read(block):
+            outputfile.write(data)
+            sent += len(data)
+            ahead = sent / (self.link_mb_s * 1e6) - (time.perf_counter() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+        return None
+
+
+def _serve_forever(folder: str, port_out: multiprocessing.Queue, link_mb_s: float) -> None:
+    _Quiet.link_mb_s = link_mb_s
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=folder))
+    httpd.daemon_threads = True
+    port_out.put(httpd.server_address[1])
+    httpd.serve_forever()
+
+
+def serve(folder: Path, link_mb_s: float = 0.0) -> tuple[multiprocessing.Process, str]:
+    """A static file server in its own process, so that it does not compete with the client for the GIL."""
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    proc = multiprocessing.Process(target=_serve_forever, args=(str(folder), ports, link_mb_s), daemon=True)
+    proc.start()
+    return proc, f"http://127.0.0.1:{ports.get(timeout=30)}"
+
+
+def plain_loop(urls: list[str], out: Path) -> None:
+    import requests
+
+    out.mkdir(parents=True)
+    with requests.Session() as session:
+        for i, url in enumerate(urls):
+            with session.get(url, stream=True, timeout=30) as resp:
+                resp.raise_for_status()
+                with (out / f"{i}.mp4").open("wb") as handle:
+                    for chunk in resp.iter_content(1 << 20):
+                        handle.write(chunk)
+
+
+def crawler_run(listing: Path, out: Path, workers: int, fsync: bool = True) -> None:
+    from crawler.recipe import build_recipe
+    from crawler.runner import run_crawl
+
+    recipe = build_recipe(None, source="urls", file=listing, out=out, limit=10**6, workers=workers,
+                          min_interval_s=0.0, per_host_concurrency=workers, jitter_s=0.0, fsync=fsync)
+    report = run_crawl(recipe)
+    assert report.failed == 0 and report.downloaded == len(listing.read_text().split()), report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=40)
+    parser.add_argument("--mb", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--link-mb-s", type=float, default=0.0,
+                        help="emulate a network link of this many MB/s per connection (0: raw loopback)")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
+    try:
+        files = work / "files"
+        files.mkdir()
+        size = int(args.mb * 1024 * 1024)
+        for i in range(args.files):
+            (files / f"clip{i:04d}.mp4").write_bytes(os.urandom(size))
+        server, base = serve(files, args.link_mb_s)
+        urls = [f"{base}/clip{i:04d}.mp4" for i in range(args.files)]
+        listing = work / "urls.txt"
+        listing.write_text("\n".join(urls) + "\n")
+        runs = {"requests loop": lambda out: plain_loop(urls, out),
+                "crawler, 1 worker": lambda out: crawler_run(listing, out, 1),
+                "crawler, 1 w, no fsync": lambda out: crawler_run(listing, out, 1, fsync=False),
+                f"crawler, {args.workers} workers": lambda out: crawler_run(listing, out, args.workers)}
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        cpu: dict[str, list[float]] = {name: [] for name in runs}
+        for rep in range(args.repeat):
+            for name, fn in runs.items():  # interleaved, so drift in machine load hits every variant alike
+                out = work / f"out-{rep}-{len(times)}-{abs(hash(name))}"
+                start, start_cpu = time.perf_counter(), time.process_time()
+                fn(out)
+                times[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - start_cpu)
+                shutil.rmtree(out)
+        server.terminate()
+        total_mb = args.files * size / 1e6
+        baseline = statistics.median(times["requests loop"])
+        best_base = min(times["requests loop"])
+        cpu_base = statistics.median(cpu["requests loop"])
+        rows = []
+        for name, samples in times.items():
+            med = statistics.median(samples)
+            rows.append({"variant": name, "median_s": round(med, 3), "best_s": round(min(samples), 3),
+                         "runs_s": [round(s, 3) for s in samples], "mb_per_s": round(total_mb / med, 1),
+                         "vs_loop": round(med / baseline, 3), "best_vs_loop": round(min(samples) / best_base, 3),
+                         "cpu_s": round(statistics.median(cpu[name]), 3),
+                         "cpu_vs_loop": round(statistics.median(cpu[name]) / cpu_base, 3)})
+        link = f"a {args.link_mb_s:g} MB/s link" if args.link_mb_s else "raw loopback"
+        print(f"{args.files} files x {args.mb} MB over {link}, median of {args.repeat}")
+        print(f"{'variant':<24}{'median s':>10}{'MB/s':>10}{'x loop':>9}{'best s':>9}{'best x':>9}"
+              f"{'cpu s':>8}{'cpu x':>8}")
+        for row in rows:
+            print(f"{row['variant']:<24}{row['median_s']:>10.3f}{row['mb_per_s']:>10.1f}{row['vs_loop']:>9.3f}"
+                  f"{row['best_s']:>9.3f}{row['best_vs_loop']:>9.3f}{row['cpu_s']:>8.3f}{row['cpu_vs_loop']:>8.3f}")
+        result = {"files": args.files, "mb_per_file": args.mb, "repeat": args.repeat,
+                  "link_mb_s": args.link_mb_s, "results": rows,
+                  "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                              "system": platform.platform()}}
+        out_dir = ROOT / "bench" / "out"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        name = f"bench_crawl_link{args.link_mb_s:g}.json" if args.link_mb_s else "bench_crawl.json"
+        (out_dir / name).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {out_dir / name}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Cleaning stage: probe, filter, de-duplicate and normalise videos (and make synthetic fixtures)."""

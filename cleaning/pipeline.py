@@ -1,0 +1,213 @@
+"""A cleaning run: plan (discover, hash, exact groups), per-video steps in shards, dedupe, final manifest.
+
+Output folder: `manifest/clean-NNNNN.jsonl` + `_stats.json` (final rows), `manifest.parquet`,
+`recipe.yaml` (resolved), `run.json` (summary), derived files by content hash (`web/`, `poster/`,
+`wav/`, `frames/`, `mfcc/`) and `.work/<plan>/videos-NNNNN.jsonl` (per-video results, the unit of
+resume: a shard with its stats file is never recomputed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from cleaning.dedupe import near_duplicate_groups, pick_kept
+from cleaning.executors import Executor, LocalExecutor
+from cleaning.frames import hex_to_hashes
+from cleaning.recipe import Recipe
+from cleaning.sources import InputVideo, discover
+from cleaning.store import file_sha256
+from cleaning.worker import clean_one, crashed_row
+from core.manifest import atomic_write_json, atomic_write_text, complete_shards, read_rows, write_shard
+
+DERIVED = ("web_mp4", "poster", "wav", "frames", "mfcc")
+MANIFEST_DIR, WORK_DIR = "manifest", ".work"
+
+
+def _sha(video: InputVideo) -> str | None:
+    try:
+        return file_sha256(video.path)
+    except OSError:
+        return None
+
+
+def plan(videos: list[InputVideo], threads: int = 4) -> list[dict[str, Any]]:
+    """One task per input, with its content hash; exact copies point at the first file with those bytes."""
+    with ThreadPoolExecutor(threads) as pool:
+        shas = list(pool.map(_sha, videos))
+    first: dict[str, int] = {}
+    tasks = []
+    for index, (video, sha) in enumerate(zip(videos, shas, strict=True)):
+        task = {"index": index, "path": str(video.path), "source_path": video.source_path,
+                "sha256": sha, "meta": video.meta}
+        if sha is not None:
+            if sha in first:
+                task["copy_of"] = first[sha]
+            else:
+                first[sha] = index
+        tasks.append(task)
+    return tasks
+
+
+def _copy_row(task: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
+    """The row of an exact copy: the original's facts, its own path, id and `duplicate` status."""
+    row = {k: (None if k in DERIVED else v) for k, v in original.items()}
+    row.update({**task["meta"], "source_path": task["source_path"], "status": "duplicate",
+                "reason": "exact_duplicate", "detail": f"same bytes as {original['source_path']}",
+                "duplicate_of": original["id"], "dup_group": original["id"],
+                "id": hashlib.sha256(f"{task['sha256']}:{task['source_path']}".encode(
+                    "utf-8", "backslashreplace")).hexdigest()})
+    return row
+
+
+def _near_dedupe(rows: list[dict[str, Any]], recipe: Recipe) -> None:
+    """Marks near duplicates among kept rows in place (status, reason, duplicate_of, dup_group)."""
+    import numpy as np
+
+    rule = recipe.dedupe
+    kept = [r for r in rows if r["status"] == "kept" and r.get("phash")]
+    if len(kept) < 2:
+        return
+    sigs = np.array([hex_to_hashes(r["phash"]) for r in kept], dtype=np.uint64)
+    durations = np.array([r["duration_s"] or 0.0 for r in kept], dtype=np.float64)
+    quality = [((r["width"] or 0) * (r["height"] or 0), r["duration_s"] or 0.0) for r in kept]
+    for members in near_duplicate_groups(sigs, durations, rule):
+        winner = kept[pick_kept(members, quality, rule.keep)]
+        for i in members:
+            row = kept[i]
+            row["dup_group"] = winner["id"]
+            if row is not winner:
+                row.update(status="duplicate", reason="near_duplicate", duplicate_of=winner["id"],
+                           detail=f"looks like {winner['source_path']}")
+
+
+def _drop_unreferenced(out: Path, before: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """Deletes derived files of rows that became duplicates, unless a kept row shares them."""
+    live = {r.get(k) for r in rows if r["status"] == "kept" for k in DERIVED}
+    for row in before:
+        for key in DERIVED:
+            rel = row.get(key)
+            if rel and rel not in live:
+                (out / rel).unlink(missing_ok=True)
+
+
+def finalise(out: Path, tasks: list[dict[str, Any]], results: dict[int, dict[str, Any]], recipe: Recipe) -> list[dict]:
+    """Final rows in input order: per-video results, exact copies, near-duplicate groups applied."""
+    rows: list[dict[str, Any]] = []
+    for task in tasks:
+        if "copy_of" in task:
+            rows.append(_copy_row(task, results[task["copy_of"]]))
+        else:
+            rows.append(dict(results[task["index"]]))
+    if recipe.dedupe.near:
+        before = [dict(r) for r in rows if r["status"] == "kept"]
+        _near_dedupe(rows, recipe)
+        for row in rows:
+            if row["status"] == "duplicate" and row.get("reason") == "near_duplicate":
+                for key in DERIVED:
+                    row[key] = None
+        _drop_unreferenced(out, before, rows)
+    for task, row in zip(tasks, rows, strict=True):  # an exact copy joins its original's group
+        if "copy_of" in task:
+            original = rows[task["copy_of"]]
+            original["dup_group"] = original.get("dup_group") or original["id"]
+            row["dup_group"] = original["dup_group"]
+    return rows
+
+
+def _shard_stats(rows: list[dict[str, Any]], started: float) -> dict[str, Any]:
+    return {"status": dict(Counter(r["status"] for r in rows)),
+            "reasons": dict(Counter(r["reason"] for r in rows if r["reason"])),
+            "duration_s": round(sum(r.get("duration_s") or 0 for r in rows if r["status"] == "kept"), 3),
+            "seconds": round(time.time() - started, 3)}
+
+
+def run_clean(source: Path | str, out: Path | str, recipe: Recipe, *, executor: Executor | None = None,
+              progress: Callable[[int], None] | None = None,
+              on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Clean everything under `source` into `out`; resumes finished shards; returns the run summary."""
+    started = time.time()
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    executor = executor or LocalExecutor(recipe.workers)
+    videos = [v for v in discover(source) if not _inside(v.path, out)]
+    tasks = plan(videos)
+    if not recipe.dedupe.exact:
+        for task in tasks:
+            task.pop("copy_of", None)
+    digest = hashlib.sha256(json.dumps([recipe.digest()] + [[t["source_path"], t["sha256"]] for t in tasks],
+                                       sort_keys=True).encode()).hexdigest()[:16]
+    work = out / WORK_DIR / digest
+    todo = [t for t in tasks if "copy_of" not in t]
+    shards = [todo[i:i + recipe.shard_size] for i in range(0, len(todo), recipe.shard_size)]
+    done = {int(p.stem.split("-")[1]) for p in complete_shards(work, "videos")} if work.exists() else set()
+    if on_total:
+        on_total(sum(len(s) for i, s in enumerate(shards) if i not in done))
+    results: dict[int, dict[str, Any]] = {}
+    for index in sorted(done):
+        for row in read_rows(work / f"videos-{index:05d}.jsonl"):
+            results[row["_index"]] = row
+    pending = [(i, s) for i, s in enumerate(shards) if i not in done]
+    shard_of = {t["index"]: i for i, s in pending for t in s}
+    waiting = {i: len(s) for i, s in pending}
+    recipe_json = recipe.model_dump(mode="json")
+    flat = [t for _, s in pending for t in s]
+    shard_started = time.time()
+    for row in executor.run(clean_one, flat, recipe_json, str(out), crashed=crashed_row):
+        index = row["_index"]
+        results[index] = row
+        shard = shard_of[index]
+        waiting[shard] -= 1
+        if progress:
+            progress(1)
+        if waiting[shard] == 0:
+            rows = [results[t["index"]] for t in shards[shard]]
+            write_shard(work, "videos", shard, rows, _shard_stats(rows, shard_started))
+    for row in results.values():
+        row.pop("_index", None)
+    rows = finalise(out, tasks, results, recipe)
+    return write_outputs(out, rows, recipe, started, executor.name, len(done))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder)
+    except OSError:
+        return False
+
+
+def write_outputs(out: Path, rows: list[dict[str, Any]], recipe: Recipe, started: float, executor: str,
+                  resumed: int) -> dict[str, Any]:
+    """Final manifest shards (+ stats), manifest.parquet, resolved recipe and the run summary."""
+    import pandas as pd
+
+    manifest = out / MANIFEST_DIR
+    manifest.mkdir(exist_ok=True)
+    for old in manifest.glob("clean-*"):
+        old.unlink()
+    for i in range(0, max(1, len(rows)), recipe.shard_size):
+        chunk = rows[i:i + recipe.shard_size]
+        write_shard(manifest, "clean", i // recipe.shard_size, chunk, _shard_stats(chunk, started))
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:  # carried metadata may nest or mix types: such columns are stored as JSON text
+        kinds = {type(v) for v in frame[column] if v is not None and v == v}
+        if len(kinds - {int, float}) > 1 or (kinds & {dict, list, tuple}) or (str in kinds and len(kinds) > 1):
+            frame[column] = frame[column].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
+    tmp = out / ".manifest.parquet.part"
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(out / "manifest.parquet")
+    atomic_write_text(out / "recipe.yaml", recipe.to_yaml())
+    shutil.rmtree(out / ".scratch", ignore_errors=True)
+    summary = {"videos": len(rows), "status": dict(Counter(r["status"] for r in rows)),
+               "reasons": dict(sorted(Counter(r["reason"] for r in rows if r["reason"]).items())),
+               "executor": executor, "resumed_shards": resumed, "seconds": round(time.time() - started, 2)}
+    atomic_write_json(out / "run.json", summary)
+    return summary
+

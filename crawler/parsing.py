@@ -1,0 +1,287 @@
+"""Pure parsing over HTML/JSON with lxml: video markup on any site, platforms' embedded page state, block pages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from lxml import html as lxml_html
+
+_HASHTAG = re.compile(r"#([^\s#@]+)")
+_BLOCK_MARKERS = (
+    ("captcha", re.compile(r"captcha|verify you are human|验证码|安全验证|滑块", re.I)),
+    ("antispam", re.compile(r"antispam need captcha", re.I)),
+    ("waf_challenge", re.compile(r"_wafchallengeid|<script[^>]+id=[\"']cs[\"']", re.I)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SitePage:
+    """What one HTML page offers: video URLs (document order, unique), links, title and description."""
+
+    title: str
+    description: str
+    videos: tuple[str, ...]
+    links: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Metadata of one video as a platform page states it (before download)."""
+
+    platform_id: str
+    media_url: str
+    title: str = ""
+    description: str = ""
+    hashtags: tuple[str, ...] = ()
+    author_id: str | None = None
+    published_at: datetime | None = None
+    duration_s: float | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a page gave no video: `reason` code, a detail, and whether it is a sign of blocking."""
+
+    reason: str
+    detail: str = ""
+    block: bool = False
+
+
+def _doc(html: str, base_url: str | None = None):
+    return lxml_html.document_fromstring(html or "<html></html>", base_url=base_url)
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in items if i))
+
+
+def _abs(base: str, ref: str) -> str:
+    ref = ref.strip()
+    if not ref or ref.startswith(("data:", "blob:", "javascript:", "mailto:")):
+        return ""
+    return urldefrag(urljoin(base, ref))[0]
+
+
+def _jsonld_objects(doc) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            found.append(node)
+            for key in ("@graph", "video", "subjectOf", "mainEntity", "hasPart"):
+                if key in node:
+                    walk(node[key])
+
+    for script in doc.xpath('//script[@type="application/ld+json"]'):
+        try:
+            walk(json.loads(script.text_content() or "null"))
+        except json.JSONDecodeError:
+            continue
+    return found
+
+
+def _is_video_object(obj: dict[str, Any]) -> bool:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return "VideoObject" in kinds
+
+
+def _meta(doc, *names: str) -> list[str]:
+    values: list[str] = []
+    for name in names:
+        values += doc.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content')
+    return [v.strip() for v in values if v.strip()]
+
+
+def parse_site_page(html: str, url: str) -> SitePage:
+    """Videos from `<video src>`, `<source src>`, og:video and JSON-LD VideoObject.contentUrl; links to follow."""
+    doc = _doc(html, url)
+    base = (doc.xpath("//base/@href") or [url])[0]
+    videos = [_abs(base, s) for s in doc.xpath("//video/@src | //video/source/@src")]
+    videos += [_abs(base, s) for s in _meta(doc, "og:video", "og:video:url", "og:video:secure_url")]
+    ld = [o for o in _jsonld_objects(doc) if _is_video_object(o)]
+    videos += [_abs(base, str(o["contentUrl"])) for o in ld if isinstance(o.get("contentUrl"), str)]
+    title = next(iter(_meta(doc, "og:title")), "") or next((str(o["name"]) for o in ld if o.get("name")), "")
+    if not title:
+        title = (doc.findtext(".//title") or "").strip()
+    description = next(iter(_meta(doc, "og:description")), "") or next(
+        (str(o["description"]) for o in ld if o.get("description")), "") or next(iter(_meta(doc, "description")), "")
+    links = [_abs(base, h) for h in doc.xpath("//a/@href")]
+    return SitePage(title, description, _unique(videos), _unique([u for u in links if u.startswith("http")]))
+
+
+def same_host(a: str, b: str) -> bool:
+    return urlsplit(a).netloc.lower() == urlsplit(b).netloc.lower()
+
+
+def block_sign(html: str) -> str | None:
+    """The kind of block page this is (captcha, antispam, WAF challenge), or None for a normal page."""
+    head = html[:20000]
+    for kind, pattern in _BLOCK_MARKERS:
+        if pattern.search(head):
+            return kind
+    return None
+
+
+def assigned_json(html: str, name: str) -> Any | None:
+    """The JSON value assigned to `name` in an inline script (`window.X = {...};`), or None."""
+    for script in _doc(html).xpath("//script[not(@src)]"):
+        text = script.text_content() or ""
+        match = re.search(rf"{re.escape(name)}\s*=\s*", text)
+        if not match:
+            continue
+        try:
+            value, _end = json.JSONDecoder().raw_decode(text, match.end())
+        except json.JSONDecodeError:
+            continue
+        return value
+    return None
+
+
+def script_json(html: str, element_id: str) -> Any | None:
+    """The JSON content of `<script id=element_id>`, or None."""
+    for script in _doc(html).xpath(f'//script[@id="{element_id}"]'):
+        try:
+            return json.loads(script.text_content() or "null")
+        except json.JSONDecodeError:
+            return None
+    return None
+
+
+def hash_id(value: object | None, enabled: bool = True) -> str | None:
+    """sha256(id)[:16], so authors can be grouped but not looked up; the raw id when hashing is off."""
+    if value in (None, ""):
+        return None
+    return hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:16] if enabled else str(value)
+
+
+def _ts(value: Any, millis: bool = False) -> datetime | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number <= 0:
+        return None
+    return datetime.fromtimestamp(number / 1000 if millis else number, tz=UTC)
+
+
+def _ints(source: dict[str, Any], mapping: dict[str, str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for ours, theirs in mapping.items():
+        value = source.get(theirs)
+        if isinstance(value, int | float | str) and str(value).isdigit():
+            out[ours] = int(value)
+    return out
+
+
+def _tags_from_text(text: str) -> tuple[str, ...]:
+    return _unique(_HASHTAG.findall(text))
+
+
+def parse_douyin(html: str, hash_authors: bool = True) -> Meta | Problem:
+    """Share page `window._ROUTER_DATA` → loaderData["video_(id)/page"].videoInfoRes.item_list[0]."""
+    if sign := block_sign(html):
+        return Problem(sign, "block page instead of a share page", block=True)
+    state = assigned_json(html, "window._ROUTER_DATA")
+    if not isinstance(state, dict):
+        return Problem("no_page_state", "window._ROUTER_DATA missing")
+    loader = state.get("loaderData") or {}
+    page = next((v for k, v in loader.items() if k.startswith("video_") and isinstance(v, dict)
+                 and "videoInfoRes" in v), None)
+    res = (page or {}).get("videoInfoRes") or {}
+    items = res.get("item_list") or []
+    if not items:
+        filters = res.get("filter_list") or [{}]
+        return Problem("unavailable", str(filters[0].get("detail_msg") or "empty item_list"))
+    item = items[0]
+    video = item.get("video") or {}
+    urls = (video.get("play_addr") or {}).get("url_list") or []
+    if not urls:
+        return Problem("no_media_url", "video.play_addr.url_list empty")
+    desc = str(item.get("desc") or "")
+    tags = _unique([str(t.get("hashtag_name")) for t in item.get("text_extra") or [] if t.get("hashtag_name")])
+    duration = video.get("duration")
+    return Meta(
+        platform_id=str(item.get("aweme_id")),
+        media_url=str(urls[0]).replace("playwm", "play"),  # the watermark-free stream
+        title=desc, description=desc, hashtags=tags or _tags_from_text(desc),
+        author_id=hash_id((item.get("author") or {}).get("uid"), hash_authors),
+        published_at=_ts(item.get("create_time")),
+        duration_s=float(duration) / 1000 if isinstance(duration, int | float) else None,
+        counters=_ints(item.get("statistics") or {}, {"likes": "digg_count", "comments": "comment_count",
+                                                       "shares": "share_count", "collects": "collect_count",
+                                                       "plays": "play_count"}),
+    )
+
+
+def parse_kuaishou(html: str, hash_authors: bool = True) -> Meta | Problem:
+    """Mobile share page `window.INIT_STATE`: the entry holding `result` and `photo`; result != 1 is a failure."""
+    if sign := block_sign(html):
+        return Problem(sign, "block page instead of a share page", block=True)
+    state = assigned_json(html, "window.INIT_STATE")
+    if not isinstance(state, dict):
+        return Problem("no_page_state", "window.INIT_STATE missing")
+    entry = next((v for v in state.values() if isinstance(v, dict) and "result" in v and "photo" in v), None)
+    if entry is None:
+        return Problem("no_page_state", "no INIT_STATE entry with result and photo")
+    if entry.get("result") != 1:
+        code = entry.get("result")
+        return Problem(f"platform_result_{code}", "rate limited" if code == 2 else "", block=code == 2)
+    photo = entry.get("photo") or {}
+    mains = photo.get("mainMvUrls") or []
+    if not mains or not mains[0].get("url"):
+        return Problem("no_media_url", "photo.mainMvUrls empty")
+    caption = str(photo.get("caption") or "")
+    tags = _unique([str(t.get("name")) for t in photo.get("tags") or [] if t.get("name")])
+    duration = photo.get("duration")
+    return Meta(
+        platform_id=str(photo.get("id") or photo.get("photoId")),
+        media_url=str(mains[0]["url"]),
+        title=caption, description=caption, hashtags=tags or _tags_from_text(caption),
+        author_id=hash_id(photo.get("userId") or photo.get("userEid"), hash_authors),
+        published_at=_ts(photo.get("timestamp"), millis=True),
+        duration_s=float(duration) / 1000 if isinstance(duration, int | float) else None,
+        counters=_ints(photo, {"likes": "realLikeCount", "plays": "viewCount", "comments": "commentCount"}),
+    )
+
+
+def parse_tiktok(html: str, hash_authors: bool = True) -> Meta | Problem:
+    """`__UNIVERSAL_DATA_FOR_REHYDRATION__` → __DEFAULT_SCOPE__["webapp.video-detail"].itemInfo.itemStruct."""
+    if sign := block_sign(html):
+        return Problem(sign, "challenge page instead of a video page", block=True)
+    data = script_json(html, "__UNIVERSAL_DATA_FOR_REHYDRATION__")
+    if not isinstance(data, dict):
+        return Problem("no_page_state", "__UNIVERSAL_DATA_FOR_REHYDRATION__ missing")
+    detail = (data.get("__DEFAULT_SCOPE__") or {}).get("webapp.video-detail") or {}
+    if detail.get("statusCode", 0) != 0:
+        return Problem("unavailable", f"statusCode {detail.get('statusCode')} {detail.get('statusMsg', '')}".strip())
+    item = (detail.get("itemInfo") or {}).get("itemStruct") or {}
+    video = item.get("video") or {}
+    media = video.get("playAddr") or video.get("downloadAddr")
+    if not item or not media:
+        return Problem("no_media_url", "itemStruct.video.playAddr missing")
+    desc = str(item.get("desc") or "")
+    tags = _unique([str(c.get("title")) for c in item.get("challenges") or [] if c.get("title")])
+    author = item.get("author") or {}
+    duration = video.get("duration")
+    return Meta(
+        platform_id=str(item.get("id")),
+        media_url=str(media),
+        title=desc, description=desc, hashtags=tags or _tags_from_text(desc),
+        author_id=hash_id(author.get("id") or author.get("secUid"), hash_authors),
+        published_at=_ts(item.get("createTime")),
+        duration_s=float(duration) if isinstance(duration, int | float) else None,
+        counters=_ints(item.get("stats") or {}, {"plays": "playCount", "likes": "diggCount",
+                                                  "comments": "commentCount", "shares": "shareCount",
+                                                  "collects": "collectCount"}),
+    )

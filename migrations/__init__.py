@@ -1,0 +1,1 @@
+"""Alembic environment and the linear history of schema revisions (URL from settings)."""

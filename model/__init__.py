@@ -1,0 +1,1 @@
+"""The model stage: AV-CANet and baselines, EP-CE, metrics, input pipeline, trainer and CLI."""

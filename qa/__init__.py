@@ -1,0 +1,1 @@
+"""Quality assurance: agreement, cross-check consistency, personnel swaps, allocation, MOS and sample size."""

@@ -1,0 +1,133 @@
+"""Fixtures for the annotation app: a migrated database and a small world of groups, people and samples."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from annotation_app.app import create_app
+from annotation_app.models import Sample, User
+from annotation_app.services import auth, importer, people
+from core.db import Base, make_engine, session_factory
+from core.settings import Settings, load_settings
+from core.taxonomy import Category, adjective_table
+
+# one adjective id per category, for readable tests
+ADJ = {c: adjective_table().by_category(c)[0].id for c in Category}
+E, F, N, R, S, T = (ADJ[c] for c in Category)
+
+
+@dataclass
+class World:
+    """Three groups A-C (leader + 3 members each), an expert, an admin and task samples s0..sN."""
+
+    factory: sessionmaker[Session]
+    settings: Settings
+    url: str
+    users: dict[str, int] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+    media_dir: Path | None = None
+
+    def session(self) -> Session:
+        return self.factory()
+
+
+def write_manifest(folder: Path, count: int, *, size: int = 4096, prefix: str = "s") -> Path:
+    """A clean manifest of `count` kept rows whose web MP4s are `size` bytes of a known pattern."""
+    media = folder / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(count):
+        name = f"{prefix}{i}"
+        (media / f"{name}.mp4").write_bytes(bytes(range(256)) * (size // 256))
+        rows.append({"id": name, "source_path": f"raw/{name}.mp4", "status": "kept", "web_mp4": f"media/{name}.mp4",
+                     "duration_s": 5.0})
+    rows.append({"id": "gone", "source_path": "raw/gone.mp4", "status": "rejected", "reason": "too_short"})
+    manifest = folder / "clean.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return manifest
+
+
+def build_world(url: str, tmp: Path, *, samples: int = 6, passwords: tuple[str, ...] = (), **overrides) -> World:
+    """Create the schema and the world; samples are dealt to groups in batches of 2 (A, B, C, A ...).
+
+    Only the users named in `passwords` get one ("password-<name>"): argon2 is slow on purpose.
+    """
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    settings = load_settings(data_dir=tmp / "data", **overrides)
+    world = World(session_factory(engine), settings, url)
+    with world.session() as session:
+        groups = people.ensure_groups(session, 3)
+        for group in groups:
+            g = group.name.lower()
+            for name, role in [(f"{g}lead", "leader"), (f"{g}1", "member"), (f"{g}2", "member"),
+                               (f"{g}3", "member")]:
+                user = people.create_user(session, name, role,
+                                          password="password-" + name if name in passwords else None)
+                people.assign(session, user, group)
+                world.users[name] = user.id
+        for name, role in [("expert", "expert"), ("admin", "admin")]:
+            user = people.create_user(session, name, role, password="password-" + name if name in passwords else None)
+            world.users[name] = user.id
+        if samples:
+            manifest = write_manifest(tmp / "clean", samples)
+            importer.import_manifest(session, manifest)
+            importer.distribute(session, 2)
+            world.media_dir = tmp / "clean" / "media"
+        world.samples = [s.id for s in session.query(Sample).order_by(Sample.seq)]
+        session.commit()
+    return world
+
+
+@pytest.fixture
+def world_factory(tmp_path: Path) -> Iterator[Callable[..., World]]:
+    made: list[World] = []
+
+    def make(url: str, **kwargs) -> World:
+        world = build_world(url, tmp_path, **kwargs)
+        made.append(world)
+        return world
+
+    yield make
+    for world in made:
+        world.factory.kw["bind"].dispose()
+
+
+@pytest.fixture
+def world(db_url: str, world_factory: Callable[..., World]) -> World:
+    """The default world on SQLite and on PostgreSQL."""
+    return world_factory(db_url)
+
+
+@pytest.fixture
+def client_of():
+    made = []
+
+    def make(world: World, username: str | None = None) -> TestClient:
+        client = TestClient(create_app(world.settings, database_url=world.url))
+        made.append(client)
+        if username:
+            with world.session() as session:
+                token = auth.create_token(session, session.get(User, world.users[username]))
+                session.commit()
+            client.headers["Authorization"] = f"Bearer {token}"
+        return client
+
+    yield make
+    for client in made:
+        client.app.state.engine.dispose()
+
+
+def post_vote(client: TestClient, sample: str, adjective: int, confidence: float = 0.7, client_id: str | None = None,
+              **extra):
+    body = {"sample_id": sample, "adjective_id": adjective, "confidence": confidence,
+            "client_id": client_id or uuid.uuid4().hex, **extra}
+    return client.post("/api/votes", json=body)

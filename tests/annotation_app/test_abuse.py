@@ -1,0 +1,306 @@
+"""Abuse tests: CSRF, session fixation, brute-force login, path traversal on media, hostile request bodies,
+and stored XSS through sample metadata and user names, checked in a real browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from annotation_app.app import create_app
+from annotation_app.deps import COOKIE_NAME
+from annotation_app.models import Sample, User
+from annotation_app.services import auth, reviews, votes
+
+from .conftest import F, N, R, S, T, World, build_world, post_vote
+
+HTML = {"Accept": "text/html"}
+
+
+@pytest.fixture
+def site(sqlite_url, world_factory, client_of):
+    world = world_factory(sqlite_url, passwords=("a1", "a2"), app_login_max_failures=3)
+    client = client_of(world)
+    client.follow_redirects = False
+    return world, client
+
+
+def api_login(client: TestClient, username: str, password: str | None = None):
+    csrf = client.get("/api/csrf").json()["csrf_token"]
+    return client.post("/api/login", json={"username": username, "password": password or "password-" + username},
+                       headers={"X-CSRF-Token": csrf})
+
+
+def is_error(response, status: int, code: str | None = None) -> bool:
+    body = response.json()
+    ok = response.status_code == status and set(body) == {"error"} and set(body["error"]) == {"code", "message",
+                                                                                                "remedy"}
+    return ok and (code is None or body["error"]["code"] == code)
+
+
+# --- CSRF -----------------------------------------------------------------------------------------------------
+
+
+def test_cookie_posts_need_the_session_csrf_token(site):
+    world, client = site
+    assert api_login(client, "a1").status_code == 200
+    csrf = client.get("/api/me").json()["csrf_token"]
+    s0 = world.samples[0]
+    assert is_error(post_vote(client, s0, F), 403, "forbidden")  # no token
+    client.headers["X-CSRF-Token"] = "forged-" + csrf
+    assert is_error(post_vote(client, s0, F), 403, "forbidden")  # wrong token
+    client.headers["X-CSRF-Token"] = ""
+    assert is_error(post_vote(client, s0, F), 403, "forbidden")  # empty token
+    # another session's valid token does not carry over
+    other = TestClient(client.app)
+    client.headers["X-CSRF-Token"] = other.get("/api/csrf").json()["csrf_token"]
+    assert is_error(post_vote(client, s0, F), 403, "forbidden")
+    # a cross-site form post (no header, token field missing or wrong) is refused too
+    del client.headers["X-CSRF-Token"]
+    for data in ({"language": "en"}, {"language": "en", "csrf_token": "nope"}):
+        r = client.post("/lang", data=data, headers=HTML)
+        assert r.status_code == 403 and "lang=" not in r.headers.get("set-cookie", "")
+    assert client.post("/lang", data={"language": "en", "csrf_token": csrf}, headers=HTML).status_code == 303
+    r = client.post("/api/logout", headers={"X-CSRF-Token": "nope"})  # logging someone out is refused too
+    assert is_error(r, 403, "forbidden") and client.get("/api/me").status_code == 200  # still logged in
+    client.headers["X-CSRF-Token"] = csrf
+    assert post_vote(client, s0, F).status_code == 201
+
+
+# --- session fixation -----------------------------------------------------------------------------------------
+
+
+def test_login_issues_a_new_session_and_the_old_cookie_stays_anonymous(site):
+    _world, client = site
+    client.get("/api/csrf")
+    planted = client.cookies[COOKIE_NAME]
+    planted_csrf = client.get("/api/csrf").json()["csrf_token"]
+    assert api_login(client, "a1").status_code == 200
+    fresh = client.cookies[COOKIE_NAME]
+    assert fresh != planted
+    assert client.get("/api/me").json()["csrf_token"] != planted_csrf
+    # whoever planted the pre-login cookie does not ride on the victim's login
+    attacker = TestClient(client.app, cookies={COOKIE_NAME: planted})
+    assert is_error(attacker.get("/api/me"), 401, "unauthenticated")
+    # logout rotates the session again
+    client.headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf_token"]
+    assert client.post("/api/logout").status_code == 204
+    assert client.cookies[COOKIE_NAME] not in (planted, fresh)
+    assert client.get("/api/me").status_code == 401
+    # a tampered cookie is ignored, never trusted
+    forged = TestClient(client.app, cookies={COOKIE_NAME: fresh[:-2] + ("AA" if not fresh.endswith("AA") else "BB")})
+    assert forged.get("/api/me").status_code == 401
+
+
+# --- brute force ----------------------------------------------------------------------------------------------
+
+
+def test_brute_force_login_hits_the_rate_limit(site):
+    _world, client = site
+    codes = [api_login(client, "a1", f"guess-{i}").status_code for i in range(3)]
+    assert codes == [401, 401, 401]
+    locked = api_login(client, "a1")  # even the right password, once the name is locked
+    assert is_error(locked, 429, "rate_limited")
+    # the browser form is limited the same way
+    page = client.get("/login", headers=HTML).text
+    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post("/login", data={"username": "a1", "password": "password-a1", "csrf_token": csrf}, headers=HTML)
+    assert r.status_code == 429
+    # spraying many names from one address is limited per address (10x the per-name allowance)
+    statuses = [api_login(client, f"nobody{i}", "wrong-password").status_code for i in range(31)]
+    assert statuses == sorted(statuses) and statuses[0] == 401 and statuses[-1] == 429
+    assert api_login(client, "a2").status_code == 429  # this address is locked out for everyone now
+
+
+# --- path traversal -------------------------------------------------------------------------------------------
+
+
+TRAVERSALS = ["../../../../etc/passwd", "..%2f..%2f..%2fetc%2fpasswd", "..%252f..%252fetc%252fpasswd",
+              "%2e%2e/%2e%2e/etc/passwd", "%2e%2e%2f%2e%2e%2fsecret.txt", "..\\..\\secret.txt", "/etc/passwd",
+              "%2fetc%2fpasswd", "....//....//secret.txt", "..%c0%af..%c0%afsecret.txt", "s0/../../secret.txt",
+              "s0%00.mp4", "SECRET", "secret.txt", "..", "%2e%2e"]
+
+
+def test_media_routes_never_read_a_file_by_path(site, client_of):
+    world, _ = site
+    secret = world.media_dir.parent.parent / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    (world.media_dir / "secret.txt").write_text("TOP-SECRET-CONTENT")
+    admin = client_of(world, "admin")  # the role that sees every sample
+    for attempt in TRAVERSALS:
+        for url in (f"/media/{attempt}", f"/media/{attempt}/poster", f"/media/s0/{attempt}",
+                    f"/static/{attempt}", f"/api/samples/{attempt}"):
+            r = admin.get(url, follow_redirects=False)  # a client may normalise "x/.." to "/" (a redirect home)
+            assert r.status_code in (404, 400, 405) or r.headers.get("location") in ("/login", "/admin"), (
+                url, r.status_code)
+            assert "TOP-SECRET" not in r.text and "root:" not in r.text, url
+    # the real file of a sample is served (so the checks above are not vacuous)
+    assert admin.get(f"/media/{world.samples[0]}").content == bytes(range(256)) * 16
+    # static files come only from the static folder
+    assert admin.get("/static/app.css").status_code == 200
+    for url in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/../templates/base.html"):
+        r = admin.get(url)
+        assert r.status_code == 404 and "create_app" not in r.text and "{%" not in r.text, url
+
+
+# --- hostile bodies -------------------------------------------------------------------------------------------
+
+
+def test_oversized_and_malformed_bodies_get_a_json_4xx(site, client_of):
+    world, _ = site
+    a1 = client_of(world, "a1")
+    s0 = world.samples[0]
+    json_type = {"content-type": "application/json"}
+    huge = json.dumps({"sample_id": s0, "adjective_id": F, "confidence": 0.5, "client_id": "x" * 5_000_000})
+    vote = f'"sample_id": "{s0}", "adjective_id": {F}, "client_id": "x"'
+    bodies = [huge, "{", "[" * 50_000 + "]" * 50_000, '{"a":' * 20_000 + "1" + "}" * 20_000, b"\xff\xfe\x00\x01",
+              "[1, 2]", '"text"', "null", "",
+              "{" + vote + ', "confidence": NaN}',
+              "{" + vote + ', "confidence": 0.5, "watch_s": Infinity}',
+              "{" + vote + ', "confidence": 0.5, "watch_s": -1e999}',
+              f'{{"sample_id": "{s0}", "adjective_id": 1e999, "confidence": 0.5, "client_id": "x"}}',
+              f'{{"sample_id": ["{s0}"], "adjective_id": "1", "confidence": "0.5", "client_id": {{}}}}',
+              f'{{"sample_id": "{s0}\\u0000", "adjective_id": {F}, "confidence": 0.5, "client_id": "x"}}']
+    for body in bodies:
+        r = a1.post("/api/votes", content=body, headers=json_type)
+        assert 400 <= r.status_code < 500, (str(body)[:80], r.status_code, r.text[:200])
+        assert set(r.json()["error"]) == {"code", "message", "remedy"}
+    assert is_error(a1.post("/api/votes", content=huge, headers=json_type), 413)
+    streamed = (chunk for chunk in [huge[i:i + 65536].encode() for i in range(0, len(huge), 65536)])
+    assert is_error(a1.post("/api/votes", content=streamed, headers=json_type), 413)  # chunked, no length
+    for url in ("/api/samples/s0/report", "/api/admin/users", "/api/me/language", "/api/login"):
+        for body in ("{", "[]", "x" * 2_000_000):
+            r = a1.post(url, content=body, headers=json_type)
+            assert 400 <= r.status_code < 500 and "error" in r.json(), (url, body[:10], r.status_code)
+    r = a1.post("/api/votes", content=b"x" * 10, headers={"content-type": "multipart/form-data; boundary=zz"})
+    assert 400 <= r.status_code < 500 and "error" in r.json()
+    # no vote came from any of it
+    assert a1.get("/api/me").json()["votes"] == 0
+
+
+# --- stored XSS, in a real browser ----------------------------------------------------------------------------
+
+
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = "<img src=x onerror=window.__xss=1>"
+XSS_SVG = "<svg onload=window.__xss=1>"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _poison(world: World) -> dict[str, str]:
+    """Hostile text in every stored field a page shows: sample ids and crawl metadata, user names, report notes.
+
+    The first group-A sample climbs the ladder to the expert rung, so the expert page lists its votes.
+    """
+    s0, s1 = world.samples[0], world.samples[1]
+    ids = {s0: XSS_IMG, s1: XSS_SCRIPT}
+    with world.session() as session:
+        for old, new in ids.items():
+            session.execute(update(Sample).where(Sample.id == old).values(
+                id=new, platform=XSS_SVG, source_path=f"raw/{XSS_SCRIPT}.mp4"))
+        for name in ("a1", "a2", "a3", "alead", "blead", "expert", "admin"):
+            user = session.get(User, world.users[name])
+            user.display_name = f"{name} {XSS_SCRIPT if name < 'b' else XSS_IMG}"
+            user.language = "en"
+        session.get(User, world.users["a2"]).username = XSS_IMG
+        session.commit()
+        people = {name: session.get(User, world.users[name]) for name in ("a1", "a2", "a3", "alead", "blead")}
+        for name, adjective in (("a1", F), ("a2", S), ("a3", T), ("alead", N), ("blead", R)):
+            votes.submit_vote(session, world.settings, people[name], sample_id=XSS_IMG, adjective_id=adjective,
+                              confidence=0.5, client_id=uuid.uuid4().hex)
+            session.commit()
+        assert session.get(Sample, XSS_IMG).stage == "expert"
+        reviews.report_sample(session, world.settings, people["a1"], XSS_SCRIPT, "other", f"{XSS_SCRIPT} {XSS_IMG}")
+        session.commit()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def poisoned_site(tmp_path_factory):
+    """A live server whose database is full of XSS payloads; yields (base_url, world, app)."""
+    import uvicorn
+
+    tmp = tmp_path_factory.mktemp("xss")
+    world = build_world(f"sqlite:///{tmp / 'app.db'}", tmp, samples=6)
+    _poison(world)
+    app = create_app(world.settings, database_url=world.url)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.config.port}", world, app
+    server.should_exit = True
+    thread.join(10)
+    world.factory.kw["bind"].dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium/chromedriver not installed")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path_factory.mktemp('xss-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+PAGES = ["/", "/label", "/qualify", "/leader", "/expert/mos", "/admin", "/login",
+         "/login?next=/%22%3E%3Cscript%3Ewindow.__xss=1%3C/script%3E", f"/{XSS_SCRIPT}", f"/media/{XSS_SCRIPT}",
+         f"/api/samples/{XSS_IMG}"]
+
+
+MUST_SHOW = {("alead", "/leader"), ("admin", "/admin"), ("a1", "/label")}
+
+
+def _payload_as_text(html: str) -> bool:
+    return any(text in html for text in (XSS_IMG, XSS_SCRIPT, "&lt;img src=x", "&lt;script&gt;window"))
+
+
+@pytest.mark.slow
+def test_stored_xss_never_runs_in_any_page(poisoned_site, chromium):
+    base, world, app = poisoned_site
+    driver = chromium
+    seen = []
+    for name in (None, "a1", "a3", "alead", "blead", "expert", "admin"):
+        driver.get(base + "/static/app.css")
+        driver.delete_all_cookies()
+        if name:  # the signed cookie a login would set (logins themselves are tested above)
+            cookie = app.state.codec.dumps({"uid": world.users[name], "csrf": auth.new_csrf()})
+            driver.add_cookie({"name": COOKIE_NAME, "value": cookie, "path": "/"})
+        for page in PAGES:
+            driver.get(base + page)
+            time.sleep(0.2)  # let the page's scripts fetch and render the task, votes and dashboards
+            deadline = time.time() + (10 if (name, page) in MUST_SHOW else 0)
+            while not (hit := _payload_as_text(driver.page_source)) and time.time() < deadline:
+                time.sleep(0.1)  # a slow machine: the pages that must show a payload get time to render it
+            seen.append((name, page, hit))
+            state = driver.execute_script("return typeof window.__xss")
+            assert state == "undefined", f"XSS ran for {name} on {page}"
+            logs = driver.execute_script("return document.querySelectorAll('img[src=\"x\"], svg[onload]').length")
+            assert logs == 0, f"a payload became markup for {name} on {page}"
+    # the payloads were actually rendered (as text) somewhere: the leader's reports, the admin's user list ...
+    shown = {(name, page) for name, page, hit in seen if hit}
+    assert MUST_SHOW <= shown
+

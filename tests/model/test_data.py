@@ -1,0 +1,162 @@
+"""Training cache format, sampling and crop transforms, failure of single samples, and the rank-aware sampler."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import shutil
+import tarfile
+
+import numpy as np
+import pytest
+import torch
+
+from model.cache import (
+    CacheError,
+    _npz_frames,
+    decode_jpegs,
+    encode_jpeg_stream,
+    read_jpeg_frames,
+    read_mfcc,
+    split_jpeg_stream,
+)
+from model.data import CacheDataset, RankBatchSampler, load_items
+from model.transforms import augment_batch, crop_box, fit_mfcc, sample_indices
+
+
+def _frames(n=5, h=40, w=60):
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def test_jpeg_stream_roundtrip_and_alternative_containers(tmp_path):
+    blob = encode_jpeg_stream(_frames())
+    assert len(split_jpeg_stream(blob)) == 5
+    (tmp_path / "a.frames").write_bytes(blob)
+    encoded = list(read_jpeg_frames(tmp_path / "a.frames"))
+    assert len(encoded) == 5 and all(e[:2] == b"\xff\xd8" and e[-2:] == b"\xff\xd9" for e in encoded)
+    (tmp_path / "a.npz").write_bytes(_npz_frames(encoded))
+    assert list(read_jpeg_frames(tmp_path / "a.npz")) == encoded
+    with tarfile.open(tmp_path / "a.tar", "w") as tar:
+        for i, data in enumerate(encoded):
+            info = tarfile.TarInfo(f"{i:06d}.jpg")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert list(read_jpeg_frames(tmp_path / "a.tar")) == encoded
+
+
+def test_bad_cache_files_raise_reasons(tmp_path):
+    with pytest.raises(CacheError, match="missing"):
+        read_jpeg_frames(tmp_path / "nope.frames")
+    (tmp_path / "text.frames").write_bytes(b"hello")
+    with pytest.raises(CacheError, match="not a JPEG"):
+        read_jpeg_frames(tmp_path / "text.frames")
+    blob = encode_jpeg_stream(_frames(2))
+    (tmp_path / "cut.frames").write_bytes(blob[: len(blob) - 100])
+    with pytest.raises(CacheError, match="truncated"):
+        read_jpeg_frames(tmp_path / "cut.frames")
+    np.save(tmp_path / "bad.npy", np.zeros((10, 7)))
+    with pytest.raises(CacheError, match="shape"):
+        read_mfcc(tmp_path / "bad.npy")
+    np.save(tmp_path / "t.npy", np.ones((32, 50), np.float16))
+    assert read_mfcc(tmp_path / "t.npy").shape == (50, 32)
+
+
+def test_tsn_sampling():
+    rng = np.random.default_rng(0)
+    idx = sample_indices(200, 16, 8, rng).reshape(16, 8)
+    assert (np.diff(idx, axis=1) == 1).all()  # consecutive frames inside a snippet
+    seg = 200 // 16
+    assert ((idx[:, 0] // seg) == np.arange(16)).all()  # each snippet inside its own segment
+    centred = sample_indices(200, 16, 8, None)
+    assert (centred == sample_indices(200, 16, 8, None)).all()
+    short = sample_indices(20, 16, 8, None)  # looped when fewer than 128 frames
+    assert short.shape == (128,) and short.max() < 20
+
+
+def test_crop_box_positions():
+    assert crop_box(128, 228, None, "code") == (0, 50, 128)
+    rng = np.random.default_rng(1)
+    boxes = {crop_box(228, 128, rng, "code") for _ in range(50)}
+    assert boxes == {(0, 0, 128), (50, 0, 128), (100, 0, 128)}  # portrait: top, centre, bottom
+
+
+def test_fit_mfcc_modes():
+    m = np.arange(10, dtype=np.float32)[:, None].repeat(32, 1)
+    tiled = fit_mfcc(m, 25, "tile")
+    assert tiled.shape == (25, 32) and tiled[10, 0] == 0 and tiled[24, 0] == 4
+    centred = fit_mfcc(m, 4, "center")
+    assert centred[:, 0].tolist() == [3, 4, 5, 6]
+    padded = fit_mfcc(m, 12, "center")
+    assert padded[10:].sum() == 0 and padded[9, 0] == 9
+    assert fit_mfcc(np.zeros((0, 32)), 8, "tile").shape == (8, 32)
+
+
+def test_augment_batch_is_per_video_and_bounded():
+    video = torch.full((4, 2, 3, 2, 8, 8), 200.0)
+    video[..., :4] = 10.0
+    draws = torch.tensor([[0.9, 0.0, 0.5], [0.1, 0.1, 0.5], [0.1, 0.5, 1.0], [0.1, 0.9, 0.0]])
+    out = augment_batch(video, draws, mode="code", p=0.3)
+    assert torch.equal(out[0], video[0])  # not augmented
+    assert torch.equal(out[1], video[1].flip(-1))  # flipped
+    assert not torch.equal(out[2], video[2])  # rotated
+    assert torch.allclose(out[3], video[3] * 0.5)  # brightness factor 0.5
+    assert out.min() >= 0 and out.max() <= 255
+
+
+def test_dataset_shapes_determinism_and_failed_samples(synth_dataset, tiny, tmp_path, caplog):
+    items, vocab, _ = load_items(synth_dataset)
+    assert vocab.classes[0] == "Excitation" and len(items) == 18
+    net, data = tiny.net, tiny.data
+    ds = CacheDataset(items, net, data, train=True, seed=1)
+    a, b = ds[0], ds[0]
+    assert a["video"].shape == (net.segments, net.frames, net.image_size, net.image_size, 3)
+    assert a["video"].dtype == torch.uint8 and a["mfcc"].shape == (net.mfcc_len, net.n_mfcc)
+    assert torch.equal(a["video"], b["video"]) and a["valid"]
+    ds.set_epoch(1)
+    assert not torch.equal(ds[0]["video"], a["video"]) or not torch.equal(ds[0]["draws"], a["draws"])
+
+    # a manifest whose first row points at a missing file and second at a corrupt one
+    folder = tmp_path / "broken"
+    shutil.copytree(synth_dataset, folder)
+    rows = list(csv.DictReader((folder / "manifest.csv").open()))
+    (folder / rows[0]["frames"]).unlink()
+    (folder / rows[1]["frames"]).write_bytes(b"\xff\xd8garbage")
+    items, _, _ = load_items(folder)
+    ds = CacheDataset(items, net, data, train=False)
+    with caplog.at_level(logging.WARNING, logger="model.data"):
+        bad0, bad1, good = ds[0], ds[1], ds[2]
+    assert not bad0["valid"] and "missing" in bad0["reason"]
+    assert not bad1["valid"] and bad1["reason"]
+    assert good["valid"]
+    assert "skipped" in caplog.text and rows[0]["sample_id"] in caplog.text
+
+
+def test_rank_sampler_deals_global_order():
+    single = list(RankBatchSampler(20, 3, world=1, seed=5))
+    r0 = list(RankBatchSampler(20, 3, world=2, rank=0, seed=5))
+    r1 = list(RankBatchSampler(20, 3, world=2, rank=1, seed=5))
+    assert len(r0) == len(r1)
+    for k in range(len(r0)):
+        assert r0[k] == single[2 * k] and r1[k] == single[2 * k + 1]
+
+
+def test_real_clips_through_the_cache_at_paper_sampling(music_video_dir, tmp_path):
+    from model.cache import build_cache
+    from model.config import preset
+
+    clips = sorted(music_video_dir.glob("*.mp4"))[:2]
+    rows = ["sample_id,category,split,frames,mfcc"]
+    for clip in clips:
+        frames, mfcc = build_cache(clip, tmp_path / "cache")
+        rows.append(f"{clip.stem},Excitation,train,{frames.relative_to(tmp_path)},{mfcc.relative_to(tmp_path)}")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    items, _, _ = load_items(tmp_path)
+    paper = preset("paper")
+    sample = CacheDataset(items, paper.net, paper.data, train=True)[1]
+    assert sample["valid"], sample["reason"]
+    assert sample["video"].shape == (16, 8, 112, 112, 3) and sample["mfcc"].shape == (4096, 32)
+    assert sample["video"].float().std() > 5 and sample["mfcc"].abs().sum() > 0
+    first = decode_jpegs(read_jpeg_frames(items[0].frames)[:1])
+    assert min(first.shape[1:3]) == 128  # cache frames at short side 128
