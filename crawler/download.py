@@ -69,7 +69,8 @@ def download(client: Client, url: str, tmp_dir: Path, *, key: str, max_bytes: in
     On any failure the partial file is deleted; only a crash leaves it (to be resumed next run).
     `fsync` flushes the file to disk before it counts as complete (power-loss safety).
     """
-    tmp_dir.mkdir(parents=True, exist_ok=True)
+    if not tmp_dir.is_dir():  # a stat costs far less than a failing mkdir on some filesystems
+        tmp_dir.mkdir(parents=True, exist_ok=True)
     part = part_path(tmp_dir, key)
     extra = dict(headers or {})
 

@@ -72,6 +72,7 @@ class CrawlState:
         self._retry_failed = retry_failed
         self._open_rows: list[dict[str, Any]] = []
         self._handle: TextIO | None = None  # append handle of the open shard
+        self._media_dirs: set[str] = set()  # media/<aa> folders known to exist
         self._started = datetime.now(UTC)
         self._load()
 
@@ -126,7 +127,9 @@ class CrawlState:
     def store_media(self, part: Path, sha256: str, ext: str) -> str:
         """Move a complete temp file to media/<sha[:2]>/<sha><ext>; returns the path relative to the folder."""
         target = self.media / sha256[:2] / f"{sha256}{ext}"
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if sha256[:2] not in self._media_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._media_dirs.add(sha256[:2])
         os.replace(part, target)
         return target.relative_to(self.out).as_posix()
 
