@@ -39,7 +39,7 @@ def per_video(files: list[Path]) -> dict:
     from cleaning.store import file_sha256
     from cleaning.worker import clean_one
 
-    recipe = load_recipe().model_dump(mode="json")
+    recipe = load_recipe(None, workers=1).model_dump(mode="json")  # one video at a time: a one-worker run
     with tempfile.TemporaryDirectory() as tmp:
         def clean(index: int, path: Path) -> dict:
             task = {"index": index, "path": str(path), "source_path": str(path), "sha256": file_sha256(path)}

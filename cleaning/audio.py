@@ -32,22 +32,82 @@ def _window(n_fft: int) -> np.ndarray:
     return get_window("hann", n_fft, fftbins=True).astype(np.float32)
 
 
-def mfcc_from_samples(mono: np.ndarray, sr: int, n_mfcc: int, n_fft: int, hop_length: int) -> np.ndarray:
-    """float32 MFCC of shape (n_mfcc, 1 + len(mono) // hop_length), librosa's layout and values."""
-    import scipy.fft
-    from numpy.lib.stride_tricks import sliding_window_view
+class MfccStream:
+    """librosa-equivalent MFCC computed while the samples arrive (the decode pass feeds it from a pipe).
 
-    padded = np.pad(mono.astype(np.float32, copy=False), (n_fft // 2, n_fft // 2))
-    if len(padded) < n_fft:
-        padded = np.pad(padded, (0, n_fft - len(padded)))
-    frames = sliding_window_view(padded, n_fft)[::hop_length]
+    Frames are analysed in fixed batches of `BATCH`, whatever sizes `feed` receives, so the result
+    is the same bytes however the samples were split; `mfcc_from_samples` is this class fed once.
+    The mel projection uses BLAS: run it under `one_blas_thread()` for bytes that match everywhere.
+    """
+
+    BATCH = 256  # frames per STFT batch
+
+    def __init__(self, sr: int, n_mfcc: int, n_fft: int, hop_length: int) -> None:
+        self.sr, self.n_mfcc, self.n_fft, self.hop = sr, n_mfcc, n_fft, hop_length
+        self._buf = np.zeros(n_fft // 2, np.float32)  # the centred frames' left zero padding
+        self._pending: list[np.ndarray] = []  # arrived samples not yet joined to _buf
+        self._pending_len = 0
+        self._mels: list[np.ndarray] = []
+        self._frames_done = 0
+        self.samples_seen = 0
+
+    def feed(self, mono: np.ndarray) -> None:
+        self.samples_seen += len(mono)
+        self._pending.append(mono.astype(np.float32, copy=False))
+        self._pending_len += len(mono)
+        if len(self._buf) + self._pending_len >= (self.BATCH - 1) * self.hop + self.n_fft:  # a full batch
+            self._join()
+            self._analyse(final=False)
+
+    def _join(self, *tail: np.ndarray) -> None:
+        self._buf = np.concatenate([self._buf, *self._pending, *tail])
+        self._pending, self._pending_len = [], 0
+
+    def _analyse(self, final: bool) -> None:
+        n_fft, hop = self.n_fft, self.hop
+        total = 1 + self.samples_seen // hop  # librosa's frame count for centred frames
+        while True:
+            ready = (len(self._buf) - n_fft) // hop + 1 if len(self._buf) >= n_fft else 0
+            ready = min(ready, total - self._frames_done)
+            if ready < self.BATCH and not (final and ready > 0):
+                return
+            take = min(ready, self.BATCH)
+            from numpy.lib.stride_tricks import sliding_window_view
+
+            frames = sliding_window_view(self._buf[: (take - 1) * hop + n_fft], n_fft)[::hop]
+            self._mels.append(_mel_power(frames, self.sr, n_fft))
+            self._frames_done += take
+            self._buf = self._buf[take * hop:]
+
+    def result(self) -> np.ndarray:
+        """float32 MFCC of shape (n_mfcc, 1 + samples // hop_length), librosa's layout and values."""
+        self._join(np.zeros(self.n_fft // 2, np.float32))  # right padding
+        if len(self._buf) < self.n_fft:
+            self._buf = np.pad(self._buf, (0, self.n_fft - len(self._buf)))
+        self._analyse(final=True)
+        import scipy.fft
+
+        mel = np.concatenate(self._mels) if self._mels else np.zeros((1, 128), np.float32)
+        db = 10.0 * np.log10(np.maximum(_AMIN, mel))
+        db = np.maximum(db, db.max() - _TOP_DB)
+        return scipy.fft.dct(db, axis=-1, type=2, norm="ortho")[:, : self.n_mfcc].T.astype(np.float32)
+
+
+def _mel_power(frames: np.ndarray, sr: int, n_fft: int) -> np.ndarray:
+    """Mel power spectrum (frames x 128) of windowed frames."""
+    import scipy.fft
+
     spectrum = scipy.fft.rfft(frames * _window(n_fft), axis=-1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
-    with _one_blas_thread():  # BLAS sums in a thread-count-dependent order; one thread = same bytes anywhere
-        mel = power @ _mel_basis(sr, n_fft).T
-    db = 10.0 * np.log10(np.maximum(_AMIN, mel))
-    db = np.maximum(db, db.max() - _TOP_DB)
-    return scipy.fft.dct(db, axis=-1, type=2, norm="ortho")[:, :n_mfcc].T.astype(np.float32)
+    return power @ _mel_basis(sr, n_fft).T
+
+
+def mfcc_from_samples(mono: np.ndarray, sr: int, n_mfcc: int, n_fft: int, hop_length: int) -> np.ndarray:
+    """float32 MFCC of shape (n_mfcc, 1 + len(mono) // hop_length), librosa's layout and values."""
+    stream = MfccStream(sr, n_mfcc, n_fft, hop_length)
+    with one_blas_thread():
+        stream.feed(mono)
+        return stream.result()
 
 
 def mfcc_matrix(wav: Path, cache: Any) -> np.ndarray:
@@ -63,7 +123,8 @@ def mfcc_matrix(wav: Path, cache: Any) -> np.ndarray:
     return mfcc_from_samples(mono, cache.sample_rate, cache.n_mfcc, cache.n_fft, cache.hop_length)
 
 
-def _one_blas_thread() -> Any:
+def one_blas_thread() -> Any:
+    """BLAS sums in a thread-count-dependent order; one thread gives the same bytes anywhere."""
     try:
         from threadpoolctl import threadpool_limits  # installed with librosa (through scikit-learn)
     except ModuleNotFoundError:  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +15,11 @@ from typing import Any
 
 from core.errors import MediaError, MissingDependency
 from core.settings import get_settings
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 INSTALL_HINT = "install it with: apt-get install ffmpeg (or set EMOTIONS_FFMPEG_BINARY)"
 
@@ -109,6 +115,19 @@ def compile_graph(stream_spec: Any, paths: dict[str, str] | None = None, extra: 
     return [paths.get(arg, arg) for arg in cmd] if paths else cmd
 
 
+PIPE_BYTES = 1 << 20  # Linux's default cap for an unprivileged pipe (fs.pipe-max-size)
+
+
+def _widen_pipe(pipe: Any) -> None:
+    """Let ffmpeg run ahead of the reader by many frames: a 64 KiB pipe holds less than one raw frame,
+    which would make ffmpeg and this process take turns instead of working at the same time."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is None or pipe is None:
+        return
+    with contextlib.suppress(OSError):  # a lower system cap, or not a pipe: keep the default
+        fcntl.fcntl(pipe.fileno(), set_size, PIPE_BYTES)
+
+
 def stream_graph(
     cmd: list[str], chunk_bytes: int, on_chunk: Callable[[bytes], None], *, timeout: float
 ) -> GraphResult:
@@ -120,6 +139,7 @@ def stream_graph(
     """
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        _widen_pipe(proc.stdout)
         killed = threading.Event()
 
         def _kill() -> None:

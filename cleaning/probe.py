@@ -1,4 +1,5 @@
-"""Probe step: what a file holds (container, codecs, duration, fps, size, rotation, audio) via ffprobe."""
+"""Probe step: what a file holds (container, codecs, duration, fps, size, rotation, audio), read in-process
+with PyAV and, for files PyAV cannot read, with ffprobe."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from cleaning import ffmpeg
+from cleaning import ffmpeg, libav
 from cleaning.steps import Video
 from core.errors import MediaError
 from core.records import Skip
@@ -129,7 +130,10 @@ class ProbeStep:
         if size == 0:
             return Skip(reason="empty_file", detail="0 bytes")
         try:
-            data = ffmpeg.probe(video.path, timeout=self.timeout)
+            try:
+                data = libav.probe(video.path, timeout=self.timeout)
+            except libav.Unreadable:  # damaged or unusual: ffprobe's verdict and message are the reference
+                data = ffmpeg.probe(video.path, timeout=self.timeout)
         except ffmpeg.MediaTimeout as exc:
             return Skip(reason="timeout", detail=exc.message)
         except MediaError as exc:

@@ -37,7 +37,9 @@ class AnalyseRule(_Section):
     min_decoded_fraction: float = Field(
         0.9, gt=0, le=1, description="decoded duration / probed duration below this means a truncated file"
     )
-    threads: int = Field(1, ge=0, description="decoder threads per video (0: ffmpeg decides); workers fill the cores")
+    threads: int | None = Field(
+        None, ge=0, description="decoder threads per video (0: ffmpeg decides; default: cores / workers, at least 1)"
+    )
 
 
 class BlackRule(_Section):
