@@ -21,6 +21,10 @@ CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -69,8 +73,8 @@ def optional_caller(request: Request, session: Annotated[Session, Depends(get_se
         return None
     user = session.get(User, uid)
     session.commit()  # hand the connection back while the request waits for its route's thread
-    if user is None or not user.active:
-        return None
+    if user is None or not user.active or session_data(request).get("ep", 0) != user.session_epoch:
+        return None  # unknown, deactivated, or a cookie from before a logout
     return Caller(user, "cookie")
 
 

@@ -67,6 +67,8 @@ class User(Base):
     leadership: Mapped[float | None] = mapped_column(Float)
     qualified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # cookies carry the epoch they were issued in; logging out moves it on, so every copy of them dies
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):

@@ -16,6 +16,7 @@ from annotation_app.deps import (
     LeaderOrAdmin,
     LeaderUser,
     MemberUser,
+    client_address,
     csrf_protect,
     released,
     session_data,
@@ -41,10 +42,6 @@ def me_out(session: Session, user: User, csrf: str | None = None) -> schemas.MeO
                          csrf_token=csrf)
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.get("/csrf")
 @released
 def csrf(request: Request) -> dict:
@@ -58,14 +55,17 @@ def login(body: schemas.LoginIn, request: Request, session: DbSession, settings:
     """Check the password and start a cookie session (a fresh CSRF token comes back in the body)."""
     user = auth.login(session, settings, body.username, body.password, client_address(request))
     session.commit()
-    csrf = auth.new_csrf()
-    set_session(request, {"uid": user.id, "csrf": csrf})
-    return me_out(session, user, csrf)
+    payload = auth.session_payload(user)
+    set_session(request, payload)
+    return me_out(session, user, payload["csrf"])
 
 
 @router.post("/logout", status_code=204)
 @released
-def logout(request: Request) -> Response:
+def logout(request: Request, session: DbSession) -> Response:
+    """End the caller's cookie sessions everywhere (a copied cookie dies too) and start an anonymous one."""
+    auth.end_sessions(session, session_data(request).get("uid"), client_address(request))
+    session.commit()
     set_session(request, {"csrf": auth.new_csrf()})
     return Response(status_code=204)
 

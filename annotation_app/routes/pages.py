@@ -21,6 +21,7 @@ from annotation_app.deps import (
     LeaderUser,
     MaybeCaller,
     MemberUser,
+    client_address,
     csrf_protect,
     released,
     session_data,
@@ -75,21 +76,22 @@ def login_page(request: Request, next: str = "/") -> Response:
 @released
 def login_form(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
                session: DbSession, settings: AppSettings, next: Annotated[str, Form()] = "/") -> Response:
-    client = request.client.host if request.client else "unknown"
     try:
-        user = auth.login(session, settings, username, password, client)
+        user = auth.login(session, settings, username, password, client_address(request))
     except (AuthenticationError, TooManyAttempts) as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 401
         return render(request, "login.html", None, status_code=status, next=safe_next(next), message=exc.one_line())
     session.commit()
-    set_session(request, {"uid": user.id, "csrf": auth.new_csrf()})
+    set_session(request, auth.session_payload(user))
     target = safe_next(next)
     return RedirectResponse("/" if target == "/login" else target, status_code=303)
 
 
 @router.post("/logout")
 @released
-def logout(request: Request) -> Response:
+def logout(request: Request, session: DbSession) -> Response:
+    auth.end_sessions(session, session_data(request).get("uid"), client_address(request))
+    session.commit()
     set_session(request, {"csrf": auth.new_csrf()})
     return RedirectResponse("/login", status_code=303)
 

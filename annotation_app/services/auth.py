@@ -68,6 +68,20 @@ def login(session: Session, settings: Settings, username: str, password: str, cl
     return user
 
 
+def end_sessions(session: Session, user_id: int | None, client: str = "") -> None:
+    """Log `user_id` out everywhere: every cookie issued to them before now stops working."""
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None:
+        return
+    user.session_epoch += 1
+    audit.record(session, user.id, "user.logout", "user", user.id, client=client)
+
+
+def session_payload(user: User) -> dict:
+    """The signed cookie payload of a fresh login: who, this session's CSRF token, and the epoch."""
+    return {"uid": user.id, "csrf": new_csrf(), "ep": user.session_epoch}
+
+
 def create_token(session: Session, user: User, name: str = "", *, actor_id: int | None = None) -> str:
     """A new API token for `user`; the plain token is returned once and only its hash is stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
