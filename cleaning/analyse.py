@@ -136,11 +136,17 @@ def _web_output(stream_v: Any, stream_a: Any, info: Any, web: Any, target: Path)
     return fp.output(*([v, *streams[1:]]), ffmpeg.media_arg(target), **opts, **common)
 
 
-def decode_threads(setting: int | None, workers: int | None) -> int:
+SMALL_FRAME_PIXELS = 640 * 360  # below this, frame threading costs more in hand-offs than it saves
+
+
+def decode_threads(setting: int | None, workers: int | None, pixels: int | None = None) -> int:
     """Threads for one video's decode: the setting, else the cores left to each worker (one per core
-    when the pool fills the machine, where extra threads would only cost CPU)."""
+    when the pool fills the machine, where extra threads would only cost CPU). Small frames decode
+    on one thread: the worker's other core then serves this process, which consumes the frames."""
     if setting is not None:
         return setting
+    if pixels is not None and pixels <= SMALL_FRAME_PIXELS:
+        return 1
     cores = os.cpu_count() or 1
     return max(1, cores // (workers or cores))
 
@@ -154,7 +160,7 @@ class AnalyseStep:
         self.rule, self.cache, self.web = recipe.analyse, recipe.cache, recipe.web
         self.make_web = "normalise" in recipe.steps
         self.dark_luma = recipe.black.pixel_luma
-        self.threads = decode_threads(recipe.analyse.threads, recipe.workers)
+        self.threads_setting, self.workers = recipe.analyse.threads, recipe.workers
 
     def __call__(self, video: Video) -> Skip | None:
         import ffmpeg as fp
@@ -165,7 +171,8 @@ class AnalyseStep:
         video.scratch.mkdir(parents=True)
         w, h = scaled(info.width, info.height, self.cache.short_side)
         analysis = Analysis(width=w, height=h, fps=self.cache.fps)
-        threads = {"threads": self.threads} if self.threads else {}
+        n_threads = decode_threads(self.threads_setting, self.workers, info.width * info.height)
+        threads = {"threads": n_threads} if n_threads else {}
         inp = fp.input(_INPUT, **threads)
         sampled = inp["v:0"].filter("fps", fps=self.cache.fps)
         split = sampled.split() if self.make_web else None
@@ -187,7 +194,7 @@ class AnalyseStep:
             # the poster comes from the already rate-reduced branch, so it costs one scaled frame
             outputs.append(split[1].filter("trim", start=at, duration=2 / self.cache.fps).filter("scale", pw, ph)
                            .output(ffmpeg.media_arg(analysis.poster), f="mjpeg", **{"frames:v": 1, "q:v": 3}))
-        extra = ("-filter_threads", str(self.threads)) if self.threads else ()
+        extra = ("-filter_threads", str(n_threads)) if n_threads else ()
         cmd = ffmpeg.compile_graph(fp.merge_outputs(*outputs), {_INPUT: ffmpeg.media_arg(video.path)}, extra)
         result = ffmpeg.stream_graph(cmd, w * h * 3, _FrameSink(analysis, self.cache.jpeg_quality, self.dark_luma),
                                      timeout=self.rule.timeout_s)

@@ -38,7 +38,9 @@ class AnalyseRule(_Section):
         0.9, gt=0, le=1, description="decoded duration / probed duration below this means a truncated file"
     )
     threads: int | None = Field(
-        None, ge=0, description="decoder threads per video (0: ffmpeg decides; default: cores / workers, at least 1)"
+        None, ge=0,
+        description="decoder threads per video (0: ffmpeg decides; default: cores / workers, at least 1,"
+                    " and one for frames of at most 640x360 pixels)",
     )
 
 

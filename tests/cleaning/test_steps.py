@@ -92,3 +92,18 @@ def test_mfcc_matches_librosa():
     assert np.allclose(ours, ref, atol=1e-2, rtol=1e-4)
     short = mfcc_from_samples(y[:300], 44_100, 32, 2048, 512)
     assert short.shape == librosa.feature.mfcc(y=y[:300], sr=44_100, n_mfcc=32).shape
+
+
+def test_decode_threads_follow_setting_frame_size_and_workers():
+    import os
+
+    from cleaning.analyse import decode_threads
+
+    cores = os.cpu_count() or 1
+    assert decode_threads(3, 1, 426 * 240) == 3  # an explicit setting always wins
+    assert decode_threads(0, 1, 1280 * 720) == 0  # 0 lets ffmpeg decide
+    assert decode_threads(None, 1, 426 * 240) == 1  # small frames: one thread, the other core consumes
+    assert decode_threads(None, 1, 640 * 360) == 1
+    assert decode_threads(None, 1, 720 * 1280) == cores
+    assert decode_threads(None, cores, 720 * 1280) == 1  # a full pool: one thread per worker
+    assert decode_threads(None, None, None) == 1
