@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from cleaning import ffmpeg
+from cleaning.audio import MfccStream, one_blas_thread
 from cleaning.frames import hash_thumb, pack_frames, sample_positions, thumb_hash
 from cleaning.steps import Video, requires
+from cleaning.wavtail import WavTail
 from core.records import Skip
 
 _BITEXACT = {"fflags": "+bitexact", "map_metadata": "-1"}
@@ -53,6 +55,7 @@ class Analysis:
     max_rms_dbfs: float | None = None
     samples: np.ndarray | None = None  # the mono WAV's samples (float32), read once for loudness and MFCC
     sample_rate: int = 0
+    mfcc: np.ndarray | None = None  # computed while decoding, from the WAV as ffmpeg wrote it
     wav: Path | None = None
     web: Path | None = None
     poster: Path | None = None
@@ -196,8 +199,23 @@ class AnalyseStep:
                            .output(ffmpeg.media_arg(analysis.poster), f="mjpeg", **{"frames:v": 1, "q:v": 3}))
         extra = ("-filter_threads", str(n_threads)) if n_threads else ()
         cmd = ffmpeg.compile_graph(fp.merge_outputs(*outputs), {_INPUT: ffmpeg.media_arg(video.path)}, extra)
-        result = ffmpeg.stream_graph(cmd, w * h * 3, _FrameSink(analysis, self.cache.jpeg_quality, self.dark_luma),
-                                     timeout=self.rule.timeout_s)
+        sink = _FrameSink(analysis, self.cache.jpeg_quality, self.dark_luma)
+        tail = None
+        if analysis.wav is not None and self.make_web:  # the MFCC is only stored by the normalise step
+            c = self.cache
+            tail = WavTail(analysis.wav, MfccStream(c.sample_rate, c.n_mfcc, c.n_fft, c.hop_length))
+
+            def on_frame(chunk: bytes) -> None:
+                sink(chunk)
+                tail.poll()
+        try:
+            with one_blas_thread():
+                result = ffmpeg.stream_graph(cmd, w * h * 3, sink if tail is None else on_frame,
+                                             timeout=self.rule.timeout_s)
+                followed = tail.finish() if tail is not None and result.returncode == 0 else None
+        finally:
+            if tail is not None:
+                tail.close()
         video.analysis = analysis
         if result.timed_out:
             return Skip(reason="timeout", detail=f"decode pass longer than {self.rule.timeout_s:g} s")
@@ -208,7 +226,10 @@ class AnalyseStep:
             return Skip(reason="corrupt",
                         detail=f"decode: only {analysis.decoded_s:.2f} s of {expected:.2f} s of video decodable")
         if analysis.wav is not None:
-            analysis.samples, analysis.sample_rate = read_mono(analysis.wav)
+            if followed is not None:
+                (analysis.samples, analysis.mfcc), analysis.sample_rate = followed, self.cache.sample_rate
+            else:
+                analysis.samples, analysis.sample_rate = read_mono(analysis.wav)
             analysis.max_rms_dbfs = loudest_window_dbfs(analysis.samples, analysis.sample_rate)
         video.fields.update(decoded_s=round(analysis.decoded_s, 3), motion=round(analysis.motion(), 3),
                             change_range=round(analysis.change_range(), 3))

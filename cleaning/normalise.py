@@ -26,7 +26,9 @@ class NormaliseStep:
         derived["frames"] = store_bytes(out, "frames", a.frame_pack(), ".frames")
         if a.wav is not None and a.wav.exists():
             c = self.cache
-            if a.samples is not None and a.sample_rate == c.sample_rate:
+            if a.mfcc is not None:
+                mfcc = a.mfcc
+            elif a.samples is not None and a.sample_rate == c.sample_rate:
                 mfcc = mfcc_from_samples(a.samples, c.sample_rate, c.n_mfcc, c.n_fft, c.hop_length)
             else:
                 mfcc = mfcc_matrix(a.wav, c)
