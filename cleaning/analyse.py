@@ -2,7 +2,8 @@
 
 The pass streams training frames (fixed rate, short side N, BGR) to this process, which hashes,
 measures and JPEG-encodes them on the fly, while the same ffmpeg run writes the mono WAV, the web
-MP4 (stream copy when the source already fits, otherwise H.264/AAC) and the poster to scratch files.
+MP4 (stream copy when the source already fits, otherwise H.264/AAC) and the poster to scratch files;
+between frames this process follows the growing WAV and computes its MFCC (`cleaning.wavtail`).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class _FrameSink:
         if self.prev is None:
             a.low, a.high = grey.copy(), grey.copy()
         else:
-            a.diffs.append(float(cv2.absdiff(grey, self.prev).mean()))
+            a.diffs.append(cv2.norm(grey, self.prev, cv2.NORM_L1) / grey.size)  # mean |difference|, exact
             cv2.min(a.low, grey, dst=a.low)
             cv2.max(a.high, grey, dst=a.high)
         self.prev = grey
