@@ -44,16 +44,22 @@ class WavTail:
         self._started = False
         self._odd = b""  # half a sample left from the last read
         self._chunks: list[np.ndarray] = []
+        self._broken = False  # not a WAV this class can follow: finish() says so, the caller reads the file
 
     def poll(self) -> None:
+        if self._broken:
+            return
         if self._fd is None:
             try:
                 self._fd = os.open(self.path, os.O_RDONLY)
             except FileNotFoundError:  # ffmpeg has not opened its outputs yet
                 return
-        while block := os.pread(self._fd, _READ, self._read):
-            self._read += len(block)
-            self._take(block)
+        try:
+            while block := os.pread(self._fd, _READ, self._read):
+                self._read += len(block)
+                self._take(block)
+        except ValueError:
+            self._broken = True
 
     def _take(self, block: bytes) -> None:
         if not self._started:
@@ -79,11 +85,9 @@ class WavTail:
         """(samples, MFCC) once ffmpeg has exited; None when what was followed is not the finished file."""
         try:
             self.poll()
-        except ValueError:
-            return None
         finally:
             self.close()
-        if not self._started:
+        if self._broken or not self._started:
             return None
         import soundfile
 

@@ -43,3 +43,15 @@ def test_followed_wav_gives_the_same_samples_and_mfcc_as_the_file(tmp_path):
     expected = mfcc_from_samples(samples, rate, c.n_mfcc, c.n_fft, c.hop_length)
     assert a.mfcc.dtype == expected.dtype and a.mfcc.shape == expected.shape == (32, 1 + len(samples) // 512)
     assert a.mfcc.tobytes() == expected.tobytes()
+
+
+def test_a_file_that_is_not_a_wav_is_left_to_the_ordinary_reader(tmp_path):
+    from cleaning.audio import MfccStream
+    from cleaning.wavtail import WavTail
+
+    path = tmp_path / "audio.wav"
+    tail = WavTail(path, MfccStream(44_100, 32, 2048, 512))
+    tail.poll()  # not created yet: nothing happens
+    path.write_bytes(b"<html>" + b"x" * 100)
+    tail.poll()  # no exception in the middle of a decode pass
+    assert tail.finish() is None
