@@ -81,8 +81,7 @@ class LocalQueue:
                 if key in known:
                     continue
                 known.add(key)
-                handle.write(ref.model_dump_json() + "\n")
-                handle.flush()
+                handle.write(ref.model_dump_json() + "\n")  # buffered: an unfinished list is rewritten anyway
                 yield ref
         atomic_write_text(self._done, datetime.now(UTC).isoformat())
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
-from crawler.download import Downloaded, part_path
+from crawler.download import Downloaded, file_sha256, part_path
 from crawler.http import Failure
 
 
@@ -48,10 +47,6 @@ def download_with_ytdlp(url: str, tmp_dir: Path, *, key: str, max_bytes: int, us
     if size == 0:
         path.unlink(missing_ok=True)
         return Failure("empty_body", "0-byte media")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
     ext = str(info.get("ext") or "mp4")
     keep = {k: info.get(k) for k in ("id", "title", "description", "duration", "url", "extractor") if info.get(k)}
-    return Downloaded(path, digest.hexdigest(), size, 200, f"video/{ext}", str(info.get("url") or url)), keep
+    return Downloaded(path, file_sha256(path).hexdigest(), size, 200, f"video/{ext}", str(info.get("url") or url)), keep
