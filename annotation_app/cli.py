@@ -105,13 +105,17 @@ def token(username: str, name: str, url: str | None) -> None:
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
 @click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="CSV (id, category) of gold labels: those videos become the qualification set.")
+@click.option("--media-root", "media_roots", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Also accept media under this folder (repeatable); by default a row's media must lie inside "
+                   "the manifest's run folder, and rows pointing elsewhere are skipped.")
 @_url_option
-def import_(manifest: Path, gold: Path | None, url: str | None) -> None:
+def import_(manifest: Path, gold: Path | None, media_roots: tuple[Path, ...], url: str | None) -> None:
     """Import the kept videos of a clean manifest (JSONL file or folder of shards)."""
     from annotation_app.services import importer
 
     with _session(url) as session:
-        report = importer.import_manifest(session, manifest, gold=importer.read_gold(gold) if gold else None)
+        report = importer.import_manifest(session, manifest, gold=importer.read_gold(gold) if gold else None,
+                                          media_roots=list(media_roots))
     skipped = ", ".join(f"{k}={v}" for k, v in sorted(report.skipped.items())) or "none"
     click.echo(f"read {report.rows} rows: imported {report.imported} (gold {report.gold}); skipped {skipped}")
 

@@ -45,25 +45,41 @@ def read_gold(path: Path | str) -> dict[str, str]:
     return gold
 
 
-def _media(path: str | None, bases: list[Path]) -> str | None:
-    """An absolute media path: relative ones are resolved against the first base folder holding the file."""
+class _OutsideRoots(ValueError):
+    """A media path that leads (directly, by `..` or through a symlink) outside the allowed folders."""
+
+
+def _media(path: str | None, bases: list[Path], roots: list[Path]) -> str | None:
+    """An absolute, symlink-free media path inside one of `roots`; relative paths are resolved against
+    the first base folder holding the file. Raises _OutsideRoots for anything else: a manifest from
+    elsewhere must not make the app serve /etc/passwd or a home folder to annotators."""
     if not path:
         return None
     candidate = Path(path)
-    if candidate.is_absolute():
-        return str(candidate)
-    found = next((b / candidate for b in bases if (b / candidate).exists()), bases[0] / candidate)
-    return str(found.resolve())
+    if not candidate.is_absolute():
+        candidate = next((b / candidate for b in bases if (b / candidate).exists()), bases[0] / candidate)
+    resolved = candidate.resolve()
+    if not any(resolved.is_relative_to(root) for root in roots):
+        raise _OutsideRoots(path)
+    return str(resolved)
+
+
+def media_root(source: Path) -> Path:
+    """The folder a manifest's media must lie in: its run folder (the parent of a `manifest/` folder),
+    else the manifest's own folder."""
+    folder = source if source.is_dir() else source.parent
+    return (folder.parent if folder.name == "manifest" else folder).resolve()
 
 
 def import_manifest(session: Session, source: Path | str, *, gold: dict[str, str] | None = None,
-                    actor_id: int | None = None) -> ImportReport:
+                    actor_id: int | None = None, media_roots: list[Path] | None = None) -> ImportReport:
     """Add every `kept` row of a clean manifest as a sample: a JSONL file, a folder of shards, or a clean
     run's output folder (its `manifest/` shards).
 
     Rows already imported, not kept, or without a web MP4 are skipped and counted. Relative media
-    paths are resolved against the run folder (or the manifest's folder). Ids in `gold` become
-    qualification items.
+    paths are resolved against the run folder (or the manifest's folder). Media must lie inside that
+    folder or one of `media_roots`; rows whose web MP4 or poster lead elsewhere are skipped as
+    `media_outside_root`. Ids in `gold` become qualification items.
     """
     source = Path(source)
     if not source.exists():
@@ -71,7 +87,9 @@ def import_manifest(session: Session, source: Path | str, *, gold: dict[str, str
     folder = source if source.is_dir() else source.parent
     if source.is_dir() and (source / "manifest").is_dir():  # a clean run's output folder
         source = source / "manifest"
-    bases = [folder, folder.parent]  # media paths are relative to the run folder or the manifest's own
+    root = media_root(Path(folder))
+    bases = list(dict.fromkeys([folder, root]))  # media paths are relative to the manifest's folder or the run's
+    roots = [root, *(Path(r).resolve() for r in media_roots or [])]
     proj = people.project(session)
     seq = session.scalar(select(func.max(Sample.seq))) or 0
     known = set(session.scalars(select(Sample.id)))
@@ -90,14 +108,18 @@ def import_manifest(session: Session, source: Path | str, *, gold: dict[str, str
         if video.id in known:
             report.skip("already_imported")
             continue
-        media = _media(video.web_mp4, bases)
+        try:
+            media, poster = _media(video.web_mp4, bases, roots), _media(video.poster, bases, roots)
+        except _OutsideRoots:
+            report.skip("media_outside_root")
+            continue
         if media is None:
             report.skip("no_web_mp4")
             continue
         seq += 1
         kind = "gold" if video.id in gold else "task"
         session.add(Sample(id=video.id, project_id=proj.id, seq=seq, kind=kind, media_path=media,
-                           poster_path=_media(video.poster, bases), duration_s=video.duration_s,
+                           poster_path=poster, duration_s=video.duration_s,
                            platform=video.platform, source_path=video.source_path))
         known.add(video.id)
         if kind == "gold":

@@ -115,3 +115,32 @@ def test_import_reads_a_clean_run_folder(sqlite_url, tmp_path):
         sample = session.get(Sample, "abc")
         assert sample.media_path == str((run_dir / "web" / "ab" / "abc.mp4").resolve())
     engine.dispose()
+
+
+def test_import_skips_media_outside_the_run_folder_unless_allowed(sqlite_url, tmp_path):
+    run_dir, elsewhere = tmp_path / "clean", tmp_path / "elsewhere"
+    (run_dir / "web").mkdir(parents=True)
+    elsewhere.mkdir()
+    (run_dir / "web" / "ok.mp4").write_bytes(b"\0" * 64)
+    (elsewhere / "secret.mp4").write_bytes(b"private")
+    (run_dir / "web" / "link.mp4").symlink_to(elsewhere / "secret.mp4")
+    hostile = {"abs": str(elsewhere / "secret.mp4"), "dotdot": "web/../../elsewhere/secret.mp4",
+               "link": "web/link.mp4", "etc": "/etc/passwd"}
+    rows = [{"id": "ok", "source_path": "raw/ok.mp4", "status": "kept", "web_mp4": "web/ok.mp4"}]
+    rows += [{"id": k, "source_path": f"raw/{k}.mp4", "status": "kept", "web_mp4": v} for k, v in hostile.items()]
+    rows.append({"id": "poster", "source_path": "raw/p.mp4", "status": "kept", "web_mp4": "web/ok.mp4",
+                 "poster": "../elsewhere/secret.mp4"})
+    manifest = run_dir / "clean.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    run("app", "init", "--url", sqlite_url)
+    out = run("app", "import", str(manifest), "--url", sqlite_url)
+    assert out.strip() == "read 6 rows: imported 1 (gold 0); skipped media_outside_root=5"
+    out = run("app", "import", str(manifest), "--media-root", str(elsewhere), "--url", sqlite_url)
+    assert out.strip() == "read 6 rows: imported 4 (gold 0); skipped already_imported=1, media_outside_root=1"
+    engine = make_engine(sqlite_url)
+    with session_scope(session_factory(engine)) as session:
+        paths = {s.id: s.media_path for s in session.query(Sample)}
+    engine.dispose()
+    secret = str((elsewhere / "secret.mp4").resolve())
+    assert paths == {"ok": str((run_dir / "web" / "ok.mp4").resolve()), "abs": secret, "dotdot": secret,
+                     "link": secret, "poster": str((run_dir / "web" / "ok.mp4").resolve())}
