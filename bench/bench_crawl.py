@@ -2,12 +2,15 @@
 
 Serves N random files of S bytes as video/mp4 on 127.0.0.1 (with sendfile, as a real media server
 does, so that on a small machine the server does not eat the CPU the client needs), then downloads
-them (rate limiting off) with (a) a plain requests loop writing each file, (b) the same loop also
-hashing (the floor for any downloader that records sha256) and (c) `emotions crawl run --source urls`
-with one worker (the loop's concurrency), one worker with fsync off, the default two workers and
-several workers. Each measurement is repeated, variants interleaved, after an untimed `sync`; the
-median, the best run and the client's CPU time are kept, each also as a ratio to the loop and to the
-loop + sha256. Prints a table and writes bench/out/bench_crawl.json.
+them (rate limiting off) with three plain requests loops over one Session: (a) the everyday one,
+`session.get(url).content` written to a file; (b) the fastest one, streaming 1 MiB chunks to the file;
+(c) that streaming loop also computing sha256 (the floor for any downloader that records sha256);
+and with `emotions crawl run --source urls`: one worker (the loops' concurrency), one worker with
+fsync off, the default two workers and several workers. Each measurement is repeated, variants
+interleaved, after an untimed `sync`; the median, the best run and the client's CPU time are kept,
+with ratios to the streaming loops. The everyday loop runs in a second phase, interleaved with the
+default crawler only (its large allocations disturb the runs after it). Prints a table and writes
+bench/out/bench_crawl.json.
 
 On raw loopback the server shares the client's cores, so the crawler's sha256 (required in every row)
 and its fsyncs cannot hide on a spare core as they do behind a real network link (`--link-mb-s`).
@@ -78,6 +81,18 @@ def serve(folder: Path, link_mb_s: float = 0.0) -> tuple[multiprocessing.Process
     return proc, f"http://127.0.0.1:{ports.get(timeout=30)}"
 
 
+def content_loop(urls: list[str], out: Path) -> None:
+    """What most scripts do: the whole body in memory, then one write."""
+    import requests
+
+    out.mkdir(parents=True)
+    with requests.Session() as session:
+        for i, url in enumerate(urls):
+            resp = session.get(url, timeout=30)
+            resp.raise_for_status()
+            (out / f"{i}.mp4").write_bytes(resp.content)
+
+
 def plain_loop(urls: list[str], out: Path, sha256: bool = False) -> None:
     import hashlib
 
@@ -108,6 +123,24 @@ def crawler_run(listing: Path, out: Path, workers: int | None, fsync: bool = Tru
     assert report.failed == 0 and report.downloaded == len(listing.read_text().split()), report
 
 
+def measure(runs: dict, repeat: int, work: Path) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and client CPU seconds of each variant, `repeat` times, variants interleaved."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    for rep in range(repeat):
+        order = list(runs.items())
+        order = order[rep % len(order):] + order[:rep % len(order)]  # no variant always runs first
+        for index, (name, fn) in enumerate(order):  # interleaved: drift in machine load hits every variant
+            out = work / f"out-{rep}-{index}"
+            os.sync()  # the previous run's dirty pages go to disk now, not during this run
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fn(out)
+            times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+            shutil.rmtree(out)
+    return times, cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=40)
@@ -131,53 +164,52 @@ def main() -> int:
         listing.write_text("\n".join(urls) + "\n")
         from crawler.recipe import CrawlRecipe
 
-        default_workers = CrawlRecipe.model_fields["workers"].default
-        runs = {"requests loop": lambda out: plain_loop(urls, out),
-                "requests loop + sha256": lambda out: plain_loop(urls, out, sha256=True),
+        default = f"crawler, default ({CrawlRecipe.model_fields['workers'].default} w)"
+        runs = {"requests stream loop": lambda out: plain_loop(urls, out),
+                "stream loop + sha256": lambda out: plain_loop(urls, out, sha256=True),
                 "crawler, 1 worker": lambda out: crawler_run(listing, out, 1),
                 "crawler, 1 w, no fsync": lambda out: crawler_run(listing, out, 1, fsync=False),
-                f"crawler, default ({default_workers} w)": lambda out: crawler_run(listing, out, None),
+                default: lambda out: crawler_run(listing, out, None),
                 f"crawler, {args.workers} workers": lambda out: crawler_run(listing, out, args.workers)}
-        times: dict[str, list[float]] = {name: [] for name in runs}
-        cpu: dict[str, list[float]] = {name: [] for name in runs}
-        for rep in range(args.repeat):
-            order = list(runs.items())
-            order = order[rep % len(order):] + order[:rep % len(order)]  # no variant always runs first
-            for name, fn in order:  # interleaved, so drift in machine load hits every variant alike
-                out = work / f"out-{rep}-{len(times)}-{abs(hash(name))}"
-                os.sync()  # the previous run's dirty pages go to disk now, not during this run
-                start, start_cpu = time.perf_counter(), time.process_time()
-                fn(out)
-                times[name].append(time.perf_counter() - start)
-                cpu[name].append(time.process_time() - start_cpu)
-                shutil.rmtree(out)
+        times, cpu = measure(runs, args.repeat, work / "a")
+        # The everyday loop holds each body in memory; its allocations disturb whatever runs next on a
+        # virtual machine, so it is compared with the default crawler in a phase of its own.
+        everyday = {"requests .content loop": lambda out: content_loop(urls, out), default: runs[default]}
+        times_b, cpu_b = measure(everyday, args.repeat, work / "b")
         server.terminate()
         total_mb = args.files * size / 1e6
-        baseline = statistics.median(times["requests loop"])
-        best_base = min(times["requests loop"])
-        cpu_base = statistics.median(cpu["requests loop"])
-        floor = statistics.median(times["requests loop + sha256"])
-        best_floor = min(times["requests loop + sha256"])
+        baseline = statistics.median(times["requests stream loop"])
+        best_base = min(times["requests stream loop"])
+        floor = statistics.median(times["stream loop + sha256"])
         rows = []
         for name, samples in times.items():
             med = statistics.median(samples)
             rows.append({"variant": name, "median_s": round(med, 3), "best_s": round(min(samples), 3),
                          "runs_s": [round(s, 3) for s in samples], "mb_per_s": round(total_mb / med, 1),
-                         "vs_loop": round(med / baseline, 3), "best_vs_loop": round(min(samples) / best_base, 3),
-                         "vs_loop_sha256": round(med / floor, 3),
-                         "best_vs_loop_sha256": round(min(samples) / best_floor, 3),
-                         "cpu_s": round(statistics.median(cpu[name]), 3),
-                         "cpu_vs_loop": round(statistics.median(cpu[name]) / cpu_base, 3)})
+                         "vs_stream_loop": round(med / baseline, 3),
+                         "best_vs_stream_loop": round(min(samples) / best_base, 3),
+                         "vs_stream_loop_sha256": round(med / floor, 3),
+                         "cpu_s": round(statistics.median(cpu[name]), 3)})
+        content_med, beside = statistics.median(times_b["requests .content loop"]), statistics.median(times_b[default])
+        phase_b = {"content_loop_median_s": round(content_med, 3), "content_loop_best_s":
+                   round(min(times_b["requests .content loop"]), 3), "crawler_default_median_s": round(beside, 3),
+                   "crawler_default_best_s": round(min(times_b[default]), 3),
+                   "crawler_vs_content_loop": round(beside / content_med, 3),
+                   "content_loop_cpu_s": round(statistics.median(cpu_b["requests .content loop"]), 3)}
         link = f"a {args.link_mb_s:g} MB/s link" if args.link_mb_s else "raw loopback"
         print(f"{args.files} files x {args.mb} MB over {link}, median of {args.repeat}")
-        print(f"{'variant':<26}{'median s':>9}{'MB/s':>8}{'x loop':>8}{'best s':>8}{'best x':>8}"
-              f"{'x +sha':>8}{'best x +sha':>12}{'cpu s':>7}{'cpu x':>7}")
+        print("x stream, x stream+sha: median / that loop's median; best x stream: best run / its best run")
+        print(f"{'variant':<26}{'median s':>9}{'best s':>8}{'MB/s':>8}{'x stream':>9}{'best x stream':>14}"
+              f"{'x stream+sha':>13}{'cpu s':>7}")
         for row in rows:
-            print(f"{row['variant']:<26}{row['median_s']:>9.3f}{row['mb_per_s']:>8.1f}{row['vs_loop']:>8.3f}"
-                  f"{row['best_s']:>8.3f}{row['best_vs_loop']:>8.3f}{row['vs_loop_sha256']:>8.3f}"
-                  f"{row['best_vs_loop_sha256']:>12.3f}{row['cpu_s']:>7.3f}{row['cpu_vs_loop']:>7.3f}")
+            print(f"{row['variant']:<26}{row['median_s']:>9.3f}{row['best_s']:>8.3f}{row['mb_per_s']:>8.1f}"
+                  f"{row['vs_stream_loop']:>9.3f}{row['best_vs_stream_loop']:>14.3f}"
+                  f"{row['vs_stream_loop_sha256']:>13.3f}{row['cpu_s']:>7.3f}")
+        print(f"everyday loop (session.get(url).content): median {content_med:.3f} s, best "
+              f"{phase_b['content_loop_best_s']:.3f} s; {default} beside it: median {beside:.3f} s "
+              f"= {phase_b['crawler_vs_content_loop']:.3f}x")
         result = {"files": args.files, "mb_per_file": args.mb, "repeat": args.repeat,
-                  "link_mb_s": args.link_mb_s, "results": rows,
+                  "link_mb_s": args.link_mb_s, "results": rows, "everyday_loop": phase_b,
                   "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                               "system": platform.platform()}}
         out_dir = ROOT / "bench" / "out"
