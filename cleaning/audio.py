@@ -18,8 +18,18 @@ import numpy as np
 _AMIN, _TOP_DB = 1e-10, 80.0
 
 
+MEL_TABLES = Path(__file__).parent / "data"  # librosa's filters for common settings (checked in the tests)
+
+
 @lru_cache(maxsize=4)
 def _mel_basis(sr: int, n_fft: int, n_mels: int = 128) -> np.ndarray:
+    """librosa's Slaney mel filters (`librosa.filters.mel`). The recipe's default settings read them from a
+    table made by librosa and shipped with the package: importing librosa.filters (numba, scipy.signal)
+    would cost every worker process about a second before its first video."""
+    table = MEL_TABLES / f"mel_{sr}_{n_fft}_{n_mels}.npz"
+    if table.is_file():
+        with np.load(table) as stored:
+            return stored["mel"]
     from librosa.filters import mel
 
     return mel(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
@@ -27,9 +37,8 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int = 128) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _window(n_fft: int) -> np.ndarray:
-    from scipy.signal import get_window
-
-    return get_window("hann", n_fft, fftbins=True).astype(np.float32)
+    """The periodic Hann window librosa uses (scipy's `get_window("hann", n, fftbins=True)`)."""
+    return np.hanning(n_fft + 1)[:-1].astype(np.float32)
 
 
 class MfccStream:

@@ -94,6 +94,31 @@ def test_mfcc_matches_librosa():
     assert short.shape == librosa.feature.mfcc(y=y[:300], sr=44_100, n_mfcc=32).shape
 
 
+def test_shipped_mel_table_and_window_are_librosas():
+    import librosa
+    import numpy as np
+    from scipy.signal import get_window
+
+    from cleaning.audio import MEL_TABLES, _mel_basis, _window
+
+    tables = sorted(p.name for p in MEL_TABLES.glob("*.npz"))
+    assert tables == ["mel_44100_2048_128.npz"]
+    assert np.array_equal(_mel_basis(44_100, 2048), librosa.filters.mel(sr=44_100, n_fft=2048).astype(np.float32))
+    assert np.array_equal(_mel_basis(22_050, 1024), librosa.filters.mel(sr=22_050, n_fft=1024).astype(np.float32))
+    assert np.array_equal(_window(2048), get_window("hann", 2048, fftbins=True).astype(np.float32))
+
+
+def test_a_worker_computes_the_default_mfcc_without_importing_librosa():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; import cleaning.worker; from cleaning.audio import mfcc_from_samples; "
+            "m = mfcc_from_samples(np.ones(44_100, np.float32), 44_100, 32, 2048, 512); "
+            "print(m.shape, sorted(k for k in ('librosa', 'scipy.signal', 'numba') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(32, 87) []"
+
+
 def test_decode_threads_follow_setting_frame_size_and_workers():
     import os
 
