@@ -36,8 +36,8 @@ def _plain_decode(path: Path) -> None:
 def per_video(files: list[Path]) -> dict:
     """Sequential, one process: plain decode vs probe + sha256 + all steps, interleaved per file."""
     from cleaning.recipe import load_recipe
-    from cleaning.store import file_sha256
     from cleaning.worker import clean_one
+    from core.manifest import file_sha256
 
     recipe = load_recipe(None, workers=1).model_dump(mode="json")  # one video at a time: a one-worker run
     with tempfile.TemporaryDirectory() as tmp:

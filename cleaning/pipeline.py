@@ -23,9 +23,15 @@ from cleaning.executors import Executor, LocalExecutor
 from cleaning.frames import hex_to_hashes
 from cleaning.recipe import Recipe
 from cleaning.sources import InputVideo, discover
-from cleaning.store import file_sha256
 from cleaning.worker import clean_one, crashed_row
-from core.manifest import atomic_write_json, atomic_write_text, complete_shards, read_rows, write_shard
+from core.manifest import (
+    atomic_write_json,
+    atomic_write_text,
+    complete_shards,
+    file_sha256,
+    read_rows,
+    write_shard,
+)
 
 DERIVED = ("web_mp4", "poster", "wav", "frames", "mfcc")
 MANIFEST_DIR, WORK_DIR = "manifest", ".work"

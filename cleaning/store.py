@@ -6,18 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from core.manifest import atomic_write_bytes
-
-_CHUNK = 1 << 20
-
-
-def file_sha256(path: Path | str) -> str:
-    """sha256 hex digest of a file, read in 1 MiB pieces."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
+from core.manifest import atomic_write_bytes, file_sha256
 
 
 def _target(out: Path, kind: str, sha: str, ext: str) -> tuple[Path, str]:

@@ -6,6 +6,7 @@ written last, atomically, so a crash can never make a partial shard look done.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -15,6 +16,17 @@ from typing import Any
 
 SHARD_SUFFIX = ".jsonl"
 STATS_SUFFIX = "_stats.json"
+
+
+def file_digest(path: Path | str) -> hashlib._Hash:
+    """The sha256 object of a file's bytes (`.update()` it further, e.g. to finish a resumed download)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256")
+
+
+def file_sha256(path: Path | str) -> str:
+    """sha256 hex digest of a file."""
+    return file_digest(path).hexdigest()
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:

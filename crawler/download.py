@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from core.manifest import file_digest, file_sha256
 from crawler.http import Client, Failure, Retry
 
 CHUNK = 1024 * 1024  # most bytes per read; a read returns what has arrived, so a crash loses little
@@ -53,12 +54,6 @@ def _guess_type(url: str) -> str:
     return mimetypes.guess_type(url.split("?", 1)[0])[0] or "video/mp4"
 
 
-def file_sha256(path: Path) -> hashlib._Hash:
-    """The sha256 object of a file's bytes (to finish a resumed download, or for files others wrote)."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256")
-
-
 def download(client: Client, url: str, tmp_dir: Path, *, key: str, max_bytes: int,
              content_types: tuple[str, ...], headers: dict[str, str] | None = None,
              fsync: bool = True) -> Downloaded | Failure:
@@ -95,7 +90,7 @@ def download(client: Client, url: str, tmp_dir: Path, *, key: str, max_bytes: in
         expected = offset + int(length) if length and length.isdigit() else None
         if expected is not None and expected > max_bytes:
             return Failure("too_large", f"{expected} bytes > cap {max_bytes}", resp.status_code)
-        digest = file_sha256(part) if offset else hashlib.sha256()
+        digest = file_digest(part) if offset else hashlib.sha256()
         written = offset
         try:
             with part.open("ab" if offset else "wb") as handle:
@@ -125,7 +120,7 @@ def download(client: Client, url: str, tmp_dir: Path, *, key: str, max_bytes: in
         total = result.detail.rsplit("/", 1)[-1]
         size = part.stat().st_size
         if total.isdigit() and int(total) == size:  # the crash came after the last byte: nothing to fetch
-            return Downloaded(part, file_sha256(part).hexdigest(), size, 416, _guess_type(url), url, size)
+            return Downloaded(part, file_sha256(part), size, 416, _guess_type(url), url, size)
         part.unlink(missing_ok=True)  # our partial file no longer matches the remote one: start again
         result = client.call(url, consume, request_headers)
     if isinstance(result, Failure):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crawler.download import Downloaded, file_sha256, part_path
+from core.manifest import file_sha256
+from crawler.download import Downloaded, part_path
 from crawler.http import Failure
 
 
@@ -49,4 +50,4 @@ def download_with_ytdlp(url: str, tmp_dir: Path, *, key: str, max_bytes: int, us
         return Failure("empty_body", "0-byte media")
     ext = str(info.get("ext") or "mp4")
     keep = {k: info.get(k) for k in ("id", "title", "description", "duration", "url", "extractor") if info.get(k)}
-    return Downloaded(path, file_sha256(path).hexdigest(), size, 200, f"video/{ext}", str(info.get("url") or url)), keep
+    return Downloaded(path, file_sha256(path), size, 200, f"video/{ext}", str(info.get("url") or url)), keep

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import ConfigError
+from core.manifest import file_sha256
 from dataset import card, exports, stats
 from dataset.inputs import join, manifest_files, media_root, read_clean, read_labels, resolve_media, vote_summary
 from dataset.recipe import DatasetRecipe, dump_yaml
@@ -36,7 +37,7 @@ def default_out(recipe: DatasetRecipe) -> Path:
 
 
 def _sha_file(path: Path | None) -> str | None:
-    return exports.sha256_file(path) if path is not None else None
+    return file_sha256(path) if path is not None else None
 
 
 def _clean_digest(path: Path) -> str:
@@ -47,7 +48,7 @@ def _files_digest(files: list[Path]) -> str:
     h = hashlib.sha256()
     for file in files:
         h.update(file.name.encode() + b"\0")
-        h.update(bytes.fromhex(exports.sha256_file(file)))
+        h.update(bytes.fromhex(file_sha256(file)))
     return h.hexdigest()
 
 

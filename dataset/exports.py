@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.manifest import atomic_write_bytes
+from core.manifest import atomic_write_bytes, file_sha256
 from dataset.vocab import EMOTIONS, Vocabulary
 
 # Manifest columns in output order; label-file columns not listed here are appended after them.
@@ -38,14 +38,6 @@ def content_address(path: str) -> str | None:
     if _HEX64.fullmatch(stem) and os.path.basename(os.path.dirname(path)) == stem[:2]:
         return stem
     return None
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Writer:
@@ -89,13 +81,13 @@ class Writer:
         else:
             shutil.copyfile(key, dst)
         if digest is None:
-            digest = (self.trust_names and content_address(key)) or sha256_file(Path(key))
+            digest = (self.trust_names and content_address(key)) or file_sha256(Path(key))
             self._source_digests[key] = digest
         self.sums[rel] = digest
 
     def record(self, rel: str) -> None:
         """Checksum a file written directly (e.g. a tar shard)."""
-        self.sums[rel] = sha256_file(self.root / rel)
+        self.sums[rel] = file_sha256(self.root / rel)
 
     def write_sums(self) -> None:
         lines = "".join(f"{digest}  {rel}\n" for rel, digest in sorted(self.sums.items()))

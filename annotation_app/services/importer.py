@@ -64,10 +64,9 @@ def _media(path: str | None, bases: list[Path], roots: list[Path]) -> str | None
     return str(resolved)
 
 
-def media_root(source: Path) -> Path:
-    """The folder a manifest's media must lie in: its run folder (the parent of a `manifest/` folder),
-    else the manifest's own folder."""
-    folder = source if source.is_dir() else source.parent
+def media_root(folder: Path) -> Path:
+    """The folder a manifest's media must lie in, given the manifest's folder: the run folder (the
+    parent of a `manifest/` folder), else that folder itself."""
     return (folder.parent if folder.name == "manifest" else folder).resolve()
 
 
@@ -87,7 +86,7 @@ def import_manifest(session: Session, source: Path | str, *, gold: dict[str, str
     folder = source if source.is_dir() else source.parent
     if source.is_dir() and (source / "manifest").is_dir():  # a clean run's output folder
         source = source / "manifest"
-    root = media_root(Path(folder))
+    root = media_root(folder)
     bases = list(dict.fromkeys([folder, root]))  # media paths are relative to the manifest's folder or the run's
     roots = [root, *(Path(r).resolve() for r in media_roots or [])]
     proj = people.project(session)
