@@ -191,7 +191,8 @@ def distribute(batch_size: int, group_names: tuple[str, ...], limit: int | None,
     from annotation_app.services import importer
 
     with _session(url) as session:
-        dealt = importer.distribute(session, batch_size, group_names=list(group_names) or None, limit=limit)
+        dealt = importer.distribute(session, batch_size, group_names=list(group_names) or None, limit=limit,
+                                    members_per_sample=_settings().app_members_per_sample)
     click.echo("dealt " + ", ".join(f"{k}={v}" for k, v in dealt.items()))
 
 

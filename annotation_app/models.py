@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -146,18 +147,47 @@ class Sample(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Assignment(Base):
-    """A task served to a person at a stage, reserved until `lease_until`; `done_at` once they voted."""
+class Seat(Base):
+    """One vote's place on one rung of a sample (3 member seats, 1 leader, 1 exchange, 1 expert).
 
-    __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("sample_id", "user_id", "stage"),)
+    `next` claims a free seat (no holder, or a lapsed lease) for a person; their vote closes it.
+    At every moment votes + live leases <= seats, so a person holding a live lease can always vote.
+    `group_id` and `seq` copy the sample's so that the queue reads one index in the paper's order of work;
+    `lapsed_holder_id` remembers whose lapsed lease the last claim took over (for a precise refusal).
+    """
+
+    __tablename__ = "seats"
+    __table_args__ = (
+        UniqueConstraint("sample_id", "stage", "seat_no"),
+        UniqueConstraint("sample_id", "stage", "holder_id"),  # one seat per person and rung
+        CheckConstraint(_in("stage", STAGES), name="stage"),
+        Index("ix_seats_queue", "stage", "group_id", "seq", "seat_no",
+              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
+        Index("ix_seats_holder", "holder_id", postgresql_where=text("closed_at IS NULL"),
+              sqlite_where=text("closed_at IS NULL")),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     stage: Mapped[str] = mapped_column(String(16))
-    served_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    seat_no: Mapped[int] = mapped_column(Integer)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lapsed_holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TaskSkip(Base):
+    """A person set a task aside ('skip'): it comes back to them only when nothing else is left."""
+
+    __tablename__ = "task_skips"
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Vote(Base):

@@ -51,6 +51,18 @@ class TaskOut(BaseModel):
     stage: Stage
     media_url: str
     duration_s: float | None
+    lease_s: float | None = None  # the seat is yours this long; renew it while still watching
+
+
+class LeaseOut(BaseModel):
+    sample_id: str
+    lease_until: datetime
+    lease_s: float
+
+
+class ReleaseOut(BaseModel):
+    sample_id: str
+    released: int
 
 
 class NextOut(BaseModel):

@@ -62,6 +62,11 @@ class AppError(EmotionsError):
 
     code = "app_error"
 
+    def __init__(self, message: str, *, remedy: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, remedy=remedy)
+        if code is not None:  # a more precise reason than the class's (e.g. 'sample_excluded' for a conflict)
+            self.code = code
+
 
 class NotFoundError(AppError):
     """The object does not exist or is not visible to the caller."""

@@ -95,9 +95,9 @@ def adjectives(user: AnyUser, settings: AppSettings, lang: str | None = None):
             for a in adjective_table(settings.adjectives_path).adjectives]
 
 
-def task_out(sample: Sample, stage: str) -> schemas.TaskOut:
+def task_out(sample: Sample, stage: str, lease_s: float | None = None) -> schemas.TaskOut:
     return schemas.TaskOut(sample_id=sample.id, stage=stage, media_url=f"/media/{sample.id}",
-                           duration_s=sample.duration_s)
+                           duration_s=sample.duration_s, lease_s=lease_s)
 
 
 @router.get("/tasks/next", response_model=schemas.NextOut)
@@ -111,7 +111,25 @@ def next_task(user: AnyUser, session: DbSession, settings: AppSettings):
         return schemas.NextOut(task=task_out(item.sample, "crosscheck"))
     sample = queue.next_task(session, user, settings)
     session.commit()
-    return schemas.NextOut(task=task_out(sample, sample.stage) if sample else None)
+    return schemas.NextOut(task=task_out(sample, sample.stage, settings.app_lease_s) if sample else None)
+
+
+@router.post("/tasks/{sample_id}/lease", response_model=schemas.LeaseOut)
+@released
+def renew_lease(sample_id: str, user: AnyUser, session: DbSession, settings: AppSettings):
+    """Keep the seat of a clip the caller is still watching; 409 with the reason when it is gone."""
+    until = queue.renew_lease(session, user, sample_id, settings)
+    session.commit()
+    return schemas.LeaseOut(sample_id=sample_id, lease_until=until, lease_s=settings.app_lease_s)
+
+
+@router.post("/tasks/{sample_id}/release", response_model=schemas.ReleaseOut)
+@released
+def release_task(sample_id: str, user: AnyUser, session: DbSession):
+    """Skip: give the seat back and set the clip aside (it comes back to the caller only when nothing else is left)."""
+    released_count = queue.release(session, user, sample_id, skip=True)
+    session.commit()
+    return schemas.ReleaseOut(sample_id=sample_id, released=released_count)
 
 
 @router.post("/votes", response_model=schemas.VoteOut, status_code=201)
@@ -267,11 +285,11 @@ def set_membership(body: schemas.MembershipIn, admin: AdminUser, session: DbSess
 
 @router.post("/admin/distribute")
 @released
-def distribute(body: schemas.DistributeIn, admin: AdminUser, session: DbSession) -> dict:
+def distribute(body: schemas.DistributeIn, admin: AdminUser, session: DbSession, settings: AppSettings) -> dict:
     if body.groups == []:
         raise InvalidRequest("name at least one group or leave groups out")
     dealt = importer.distribute(session, body.batch_size, group_names=body.groups, limit=body.limit,
-                                actor_id=admin.id)
+                                actor_id=admin.id, members_per_sample=settings.app_members_per_sample)
     session.commit()
     return {"dealt": dealt}
 

@@ -111,9 +111,10 @@ def switch_language(request: Request, language: Annotated[str, Form()], session:
 
 def _label_config(request: Request, session: Session, settings: Settings, user: User, mode: str) -> dict:
     lang = language_of(request, user)
-    keys = ("saved", "saving", "offline", "queue_empty", "stage_member", "stage_leader", "stage_exchange",
-            "stage_expert", "stage_crosscheck", "stage", "previous_votes", "qualification_passed",
-            "qualification_failed", "done_count")
+    keys = ("saved", "saving", "offline", "retrying", "sent_later", "not_counted", "next_clip", "skipped",
+            "queue_empty", "stage_member", "stage_leader", "stage_exchange", "stage_expert", "stage_crosscheck",
+            "stage", "previous_votes", "qualification_passed", "qualification_failed", "done_count",
+            *(k for k in i18n.CATALOGUE if k.startswith("refused_")))
     return {"mode": mode, "lang": lang, "csrf": session_data(request)["csrf"], "role": user.role,
             "user_id": user.id, "done": dashboard.vote_count(session, user.id),
             "pass_mark": settings.app_qualification_pass_mark, "text": {k: i18n.translate(k, lang) for k in keys},
@@ -200,7 +201,7 @@ def admin_create_user(username: Annotated[str, Form()], password: Annotated[str,
 @router.post("/admin/distribute")
 @released
 def admin_distribute(batch_size: Annotated[int, Form()], user: AdminUser,
-                     session: DbSession) -> Response:
-    importer.distribute(session, batch_size, actor_id=user.id)
+                     session: DbSession, settings: AppSettings) -> Response:
+    importer.distribute(session, batch_size, actor_id=user.id, members_per_sample=settings.app_members_per_sample)
     session.commit()
     return RedirectResponse("/admin", status_code=303)

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from annotation_app.models import ApiToken, LoginFailure, User, utcnow
-from annotation_app.services import audit
+from annotation_app.services import audit, seats
 from core.errors import AuthenticationError, TooManyAttempts
 from core.manifest import atomic_write_text
 from core.settings import Settings
@@ -74,6 +74,7 @@ def end_sessions(session: Session, user_id: int | None, client: str = "") -> Non
     if user is None:
         return
     user.session_epoch += 1
+    seats.release(session, user.id)  # the clips they were served go back to the queue at once
     audit.record(session, user.id, "user.logout", "user", user.id, client=client)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from annotation_app.models import QualificationItem, Sample
-from annotation_app.services import audit, people
+from annotation_app.services import audit, people, seats
 from core.errors import ConfigError, InvalidRequest
 from core.manifest import read_rows
 from core.records import CleanVideo
@@ -133,8 +133,10 @@ def import_manifest(session: Session, source: Path | str, *, gold: dict[str, str
 
 
 def distribute(session: Session, batch_size: int, *, group_names: list[str] | None = None,
-               limit: int | None = None, actor_id: int | None = None) -> dict[str, int]:
-    """Deal undistributed task samples to groups in batches of `batch_size`, round-robin, in import order."""
+               limit: int | None = None, actor_id: int | None = None,
+               members_per_sample: int = 3) -> dict[str, int]:
+    """Deal undistributed task samples to groups in batches of `batch_size`, round-robin, in import order;
+    each dealt sample gets the `members_per_sample` seats of its member rung."""
     if batch_size < 1:
         raise InvalidRequest("batch size must be at least 1")
     rows = people.groups(session)
@@ -152,6 +154,7 @@ def distribute(session: Session, batch_size: int, *, group_names: list[str] | No
         group = rows[(index // batch_size) % len(rows)]
         for sample in pending[index:index + batch_size]:
             sample.group_id, sample.batch = group.id, next_batch
+            seats.open_rung(session, sample, "member", seats.rung_size("member", members_per_sample))
             dealt[group.name] += 1
         next_batch += 1
     session.flush()

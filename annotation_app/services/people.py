@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotation_app.models import ROLES, Group, Membership, Project, User, utcnow
-from annotation_app.services import audit
+from annotation_app.services import audit, seats
 from annotation_app.services.auth import hash_password
 from core.errors import ConflictError, InvalidRequest, NotFoundError
 
@@ -101,6 +101,13 @@ def current_membership(session: Session, user_id: int) -> Membership | None:
     return session.scalar(select(Membership).where(Membership.user_id == user_id, Membership.ended_at.is_(None)))
 
 
+def was_member_of(session: Session, user_id: int, group_id: int | None) -> bool:
+    """Whether the person was once (not now) in `group_id`: their votes there were refused for a move."""
+    return group_id is not None and session.scalar(
+        select(Membership.id).where(Membership.user_id == user_id, Membership.group_id == group_id,
+                                    Membership.ended_at.is_not(None)).limit(1)) is not None
+
+
 def current_members(session: Session, group_id: int, role: str | None = None) -> list[Membership]:
     query = select(Membership).where(Membership.group_id == group_id, Membership.ended_at.is_(None))
     if role is not None:
@@ -127,6 +134,7 @@ def assign(session: Session, user: User, group: Group | None, *, actor_id: int |
         if group is not None and old.group_id == group.id and old.role == user.role:
             return old
         old.ended_at = utcnow()
+        seats.release(session, user.id)  # the seats they held in the old group go back to its queue
     if group is None:
         session.flush()
         audit.record(session, actor_id, "membership.ended", "user", user.id)

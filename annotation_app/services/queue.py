@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotation_app.models import Assignment, Group, QualificationItem, Report, Sample, User, Vote, utcnow
-from annotation_app.services import people
-from core.errors import NotFoundError, PermissionDenied
+from annotation_app.models import Group, QualificationItem, Sample, Seat, User
+from annotation_app.services import people, seats
+from core.errors import ConflictError, NotFoundError, PermissionDenied
 from core.settings import Settings
 
 
 def aware(value: datetime | None) -> datetime | None:
     """A UTC-aware datetime (SQLite hands back naive ones)."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-def required_votes(stage: str, settings: Settings) -> int:
-    """Votes that complete a stage: the group's members at stage 1, one person at every later stage."""
-    return settings.app_members_per_sample if stage == "member" else 1
 
 
 def partner_group_id(session: Session, group_id: int, settings: Settings) -> int | None:
@@ -110,7 +103,7 @@ def check_can_vote(session: Session, user: User, sample: Sample, stage: str, set
     elif stage == "member":
         ok = membership.role == "member" and membership.group_id == sample.group_id
         if ok and qualification_required(session, user):
-            raise PermissionDenied("pass the qualification set first")
+            raise PermissionDenied("pass the qualification set first", code="qualification_required")
     elif stage == "leader":
         ok = membership.role == "leader" and membership.group_id == sample.group_id
     else:  # exchange
@@ -128,72 +121,66 @@ def _candidates(session: Session, user: User, settings: Settings) -> list[tuple[
     if membership is None:
         return []
     if membership.role == "member":
-        return [("member", [Sample.group_id == membership.group_id])]
+        return [("member", [Seat.group_id == membership.group_id])]
     sources = source_group_ids(session, membership.group_id, settings)
-    return [("leader", [Sample.group_id == membership.group_id]),
-            ("exchange", [Sample.group_id.in_(sources)])]
+    return [("leader", [Seat.group_id == membership.group_id]),
+            ("exchange", [Seat.group_id.in_(sources)])]
 
 
 def next_task(session: Session, user: User, settings: Settings) -> Sample | None:
-    """The next sample for `user` to vote on, reserved by a lease; None when the queue is empty.
+    """The next sample for `user` to vote on, with one of its seats claimed for them; None when none is left.
 
-    A task already leased and not voted on comes back first (reloads lose nothing). A sample is
-    offered while its stage's votes plus other people's live leases leave a free seat.
+    A seat the person still holds comes back first (a reload loses nothing) and its lease is renewed.
+    Otherwise one free seat is claimed atomically (see `seats`): a sample is never handed to more
+    people than its rung has seats. Samples the person set aside come back only when nothing else is left.
     """
     if qualification_required(session, user):
-        raise PermissionDenied("pass the qualification set first")
-    now = utcnow()
-    held = session.execute(
-        select(Sample, Assignment).join(Assignment, Assignment.sample_id == Sample.id)
-        .where(Assignment.user_id == user.id, Assignment.done_at.is_(None), Assignment.lease_until > now,
-               Assignment.stage == Sample.stage, Sample.status == "open")
-        .order_by(Assignment.served_at).limit(1)
-    ).first()
+        raise PermissionDenied("pass the qualification set first", code="qualification_required")
+    candidates = _candidates(session, user, settings)
+    if not candidates:
+        return None
+    held = seats.held(session, user.id, tuple(stage for stage, _ in candidates))
     if held is not None:
-        held.Assignment.lease_until = now + timedelta(seconds=settings.app_lease_s)
-        return held.Sample
-    for stage, where in _candidates(session, user, settings):
-        voted = exists().where(Vote.sample_id == Sample.id, Vote.voter_id == user.id, Vote.stage == stage)
-        reported = exists().where(Report.sample_id == Sample.id, Report.user_id == user.id,
-                                  Report.handled_at.is_(None))
-        stage_votes = (select(func.count(func.distinct(Vote.voter_id)))
-                       .where(Vote.sample_id == Sample.id, Vote.stage == stage).scalar_subquery())
-        others = (select(func.count()).select_from(Assignment)
-                  .where(Assignment.sample_id == Sample.id, Assignment.stage == stage,
-                         Assignment.user_id != user.id, Assignment.done_at.is_(None),
-                         Assignment.lease_until > now).scalar_subquery())
-        sample = session.scalar(
-            select(Sample)
-            .where(Sample.kind == "task", Sample.status == "open", Sample.stage == stage, *where,
-                   ~voted, ~reported, stage_votes + others < required_votes(stage, settings))
-            .order_by(Sample.seq).limit(1)
-        )
-        if sample is not None:
-            _lease(session, user, sample, stage, settings)
-            return sample
+        seats.renew(session, user.id, held[0], held[1], settings.app_lease_s)
+        return session.get(Sample, held[0])
+    for include_skipped in (False, True):
+        for stage, where in candidates:
+            sample_id = seats.claim(session, user.id, stage, where, settings.app_lease_s,
+                                    include_skipped=include_skipped)
+            if sample_id is not None:
+                return session.get(Sample, sample_id)
     return None
 
 
-def _lease(session: Session, user: User, sample: Sample, stage: str, settings: Settings) -> None:
-    """Insert or renew the (sample, user, stage) assignment in one statement (an upsert)."""
-    now = utcnow()
-    values = {"sample_id": sample.id, "user_id": user.id, "stage": stage, "served_at": now,
-              "lease_until": now + timedelta(seconds=settings.app_lease_s)}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Assignment).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["sample_id", "user_id", "stage"],
-        set_={"served_at": statement.excluded.served_at, "lease_until": statement.excluded.lease_until})
-    session.execute(statement)
+def renew_lease(session: Session, user: User, sample_id: str, settings: Settings) -> datetime:
+    """Keep the seat of a person still watching: a new lease from now; ConflictError if the seat is gone."""
+    sample = session.get(Sample, sample_id)
+    if sample is None or not can_see(session, user, sample, settings):
+        raise NotFoundError(f"no sample {sample_id!r} for you")
+    until = seats.renew(session, user.id, sample_id, sample.stage, settings.app_lease_s)
+    if until is None:
+        raise refusal(session, user, sample, sample.stage)
+    return until
 
 
-def release(session: Session, user: User, sample_id: str) -> None:
-    """Give back an unvoted lease (skip / report) so the seat is free for others."""
-    for row in session.scalars(select(Assignment).where(Assignment.sample_id == sample_id,
-                                                        Assignment.user_id == user.id,
-                                                        Assignment.done_at.is_(None))):
-        row.lease_until = utcnow()
+def refusal(session: Session, user: User, sample: Sample, stage: str) -> ConflictError:
+    """Why `user` has no seat at `stage` of `sample` (the most specific real reason)."""
+    if sample.status == "excluded":
+        return ConflictError("this clip was excluded by the group leader", code="sample_excluded")
+    if sample.status == "resolved":
+        return ConflictError("this clip is already resolved (it has its final label)", code="sample_resolved")
+    if sample.stage != stage:
+        return ConflictError(f"the {stage} stage of this clip is not open (it is at {sample.stage})",
+                             code="stage_closed")
+    if seats.lost_to_another(session, user.id, sample.id, stage):
+        return ConflictError("your reservation of this clip ran out and another annotator took its place",
+                             code="lease_expired")
+    return ConflictError(f"every {stage} seat of this clip is taken", code="no_free_seat")
+
+
+def release(session: Session, user: User, sample_id: str | None = None, *, skip: bool = False) -> int:
+    """Give back the person's unvoted seat(s) so others can take them (skip, report, logout, group change)."""
+    return seats.release(session, user.id, sample_id, skip=skip)
 
 
 def group_name(session: Session, group_id: int | None) -> str | None:

@@ -18,7 +18,7 @@ from annotation_app.models import (
     User,
     utcnow,
 )
-from annotation_app.services import audit, people, queue
+from annotation_app.services import audit, people, queue, seats
 from annotation_app.services.votes import lock_sample
 from core.errors import ConflictError, InvalidRequest, NotFoundError, PermissionDenied
 from core.settings import Settings
@@ -66,6 +66,10 @@ def handle_report(session: Session, user: User, report_id: int, action: str) -> 
     report.handled_by, report.handled_at, report.action = user.id, utcnow(), action
     if action == "exclude" and sample.status == "open":
         sample.status, sample.excluded_reason = "excluded", f"{report.reason}: {report.note}".strip(": ")
+        seats.close_sample(session, sample.id)  # nobody is served it any more; held seats' votes are refused
+        for other in session.scalars(select(Report).where(Report.sample_id == sample.id, Report.id != report.id,
+                                                          Report.handled_at.is_(None))):
+            other.handled_by, other.handled_at, other.action = user.id, report.handled_at, action
     session.flush()
     audit.record(session, user.id, f"report.{action}", "sample", sample.id, report_id=report.id)
     return report

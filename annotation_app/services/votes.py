@@ -8,10 +8,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from annotation_app.models import Assignment, Resolution, Sample, User, Vote, utcnow
-from annotation_app.services import audit, people, queue
+from annotation_app.models import Resolution, Sample, User, Vote
+from annotation_app.services import audit, people, queue, seats
 from annotation_app.services.ladder import Decision, decide
-from core.errors import ConflictError, InvalidRequest, NotFoundError
+from core.errors import ConflictError, InvalidRequest, NotFoundError, PermissionDenied
 from core.settings import Settings
 from core.taxonomy import adjective_table
 
@@ -70,12 +70,13 @@ def _existing(session: Session, user: User, sample_id: str, stage: str, client_i
     if by_client is not None:
         if _same(by_client, user, sample_id, adjective_id, confidence):
             return by_client
-        raise ConflictError("this submission id was already used for a different vote")
+        raise ConflictError("this submission id was already used for a different vote", code="client_id_reused")
     prior = rows[0] if rows else None
     if prior is not None:
         if _same(prior, user, sample_id, adjective_id, confidence):
             return prior
-        raise ConflictError(f"you already voted on this sample at the {stage} stage")
+        raise ConflictError(f"you already voted on this sample at the {stage} stage (with another word)",
+                            code="already_voted")
     return None
 
 
@@ -102,16 +103,22 @@ def submit_vote(session: Session, settings: Settings, user: User, *, sample_id: 
     sample = lock_sample(session, sample_id)
     membership = people.current_membership(session, user.id)
     if not queue.can_see(session, user, sample, settings, membership):
+        if people.was_member_of(session, user.id, sample.group_id):
+            raise PermissionDenied("you were moved to another group; this clip is no longer yours",
+                                   code="moved_group")
         raise NotFoundError(f"no sample {sample_id!r} for you")
     effective = stage or _default_stage(user, sample)
     found = _existing(session, user, sample_id, effective, client_id, adjective_id, confidence)
     if found is not None:
         return VoteResult(found, False, None, sample)
     if sample.status != "open":
-        raise ConflictError(f"sample is already {sample.status}")
+        raise queue.refusal(session, user, sample, effective)
     queue.check_can_vote(session, user, sample, effective, settings, membership)
     if effective != sample.stage:
-        raise ConflictError(f"the {effective} stage of this sample is not open (it is at {sample.stage})")
+        raise queue.refusal(session, user, sample, effective)
+    seat = seats.seat_for_vote(session, user.id, sample_id, effective)
+    if seat is None:  # the person's lease lapsed and its seat was taken, or they were never served one
+        raise queue.refusal(session, user, sample, effective)
     vote = Vote(client_id=client_id, sample_id=sample_id, voter_id=user.id, stage=effective,
                 role="leader" if effective in ("leader", "exchange") else user.role,
                 group_id=membership.group_id if membership else None, adjective_id=adjective_id,
@@ -122,9 +129,9 @@ def submit_vote(session: Session, settings: Settings, user: User, *, sample_id: 
         session.flush()
     except IntegrityError:  # the client id was taken concurrently on another sample; nothing else to keep
         session.rollback()
-        raise ConflictError("this submission id was already used for a different vote") from None
-    session.execute(update(Assignment).where(Assignment.sample_id == sample_id, Assignment.user_id == user.id,
-                                             Assignment.stage == effective).values(done_at=utcnow()))
+        raise ConflictError("this submission id was already used for a different vote",
+                            code="client_id_reused") from None
+    seats.fill(seat, vote.id)
     audit.record(session, user.id, "vote.created", "sample", sample_id, vote_id=vote.id, stage=effective,
                  adjective_id=adjective_id, category=category, confidence=confidence)
     decision = _maybe_complete(session, settings, sample, effective, vote)
@@ -132,7 +139,10 @@ def submit_vote(session: Session, settings: Settings, user: User, *, sample_id: 
 
 
 def _maybe_complete(session: Session, settings: Settings, sample: Sample, stage: str, vote: Vote) -> Decision | None:
-    """If `stage` now has all its votes, apply the ladder and move or resolve the (locked) sample."""
+    """If `stage` now has all its votes (its last seat closed), apply the ladder and move or resolve the
+    (locked) sample; a rung that moves up opens the next rung's seats."""
+    if seats.open_seats_left(session, sample.id, stage):
+        return None
     votes = list(session.scalars(select(Vote).where(Vote.sample_id == sample.id, Vote.stage != "crosscheck")
                                  .order_by(Vote.id)))
     latest: dict[tuple[int, str], Vote] = {}
@@ -141,17 +151,17 @@ def _maybe_complete(session: Session, settings: Settings, sample: Sample, stage:
         if key not in latest or v.revision > latest[key].revision:
             latest[key] = v
     counted = sorted(latest.values(), key=lambda v: v.id)
-    if sum(1 for v in counted if v.stage == stage) < queue.required_votes(stage, settings):
-        return None
     decision = decide([v.category for v in counted], stage, settings.app_vote_rule)
     if decision.resolved:
         sample.status, sample.final_category, sample.decided_stage = "resolved", decision.category, stage
         session.add(Resolution(sample_id=sample.id, final_category=decision.category, decided_stage=stage,
                                pattern=decision.pattern, vote_id=vote.id))
+        seats.close_sample(session, sample.id)
         audit.record(session, vote.voter_id, "sample.resolved", "sample", sample.id, category=decision.category,
                      stage=stage, pattern=decision.pattern)
     else:
         sample.stage = decision.next_stage
+        seats.open_rung(session, sample, sample.stage, seats.rung_size(sample.stage, settings.app_members_per_sample))
         audit.record(session, vote.voter_id, "sample.escalated", "sample", sample.id, from_stage=stage,
                      to_stage=decision.next_stage, pattern=decision.pattern)
     session.flush()
@@ -180,13 +190,14 @@ def correct_vote(session: Session, settings: Settings, user: User, *, vote_id: i
     if replay is not None:
         if _same(replay, user, old.sample_id, adjective_id, confidence) and replay.revision > old.revision:
             return VoteResult(replay, False, None, sample)
-        raise ConflictError("this submission id was already used for a different vote")
+        raise ConflictError("this submission id was already used for a different vote", code="client_id_reused")
     latest = session.scalar(select(Vote).where(Vote.sample_id == old.sample_id, Vote.voter_id == user.id,
                                                Vote.stage == old.stage).order_by(Vote.revision.desc()).limit(1))
     if latest.id != old.id:
-        raise ConflictError("this vote was already corrected; correct the newest revision")
+        raise ConflictError("this vote was already corrected; correct the newest revision", code="superseded")
     if sample.status != "open" or sample.stage != old.stage:
-        raise ConflictError(f"the {old.stage} stage of this sample is closed; the vote can no longer change")
+        raise ConflictError(f"the {old.stage} stage of this sample is closed; the vote can no longer change",
+                            code="stage_closed")
     new = Vote(client_id=client_id, sample_id=old.sample_id, voter_id=user.id, stage=old.stage, role=old.role,
                group_id=old.group_id, adjective_id=adjective_id, category=category, confidence=confidence,
                watch_s=old.watch_s, revision=old.revision + 1)

@@ -7,7 +7,7 @@
   const video = $("video"), grid = $("adjectives"), filter = $("filter"), submit = $("submit");
   const statusLine = $("status"), conf = $("confidence"), confOut = $("confidence-value");
   const outboxKey = "emotions.outbox." + cfg.user_id;
-  let task = null, chosen = null, watched = 0, lastTime = 0, done = cfg.done, busy = false;
+  let task = null, chosen = null, watched = 0, lastTime = 0, done = cfg.done, busy = false, pendingId = null;
 
   function say(text) { statusLine.textContent = text; }
   function uuid() {
@@ -30,20 +30,85 @@
     if (p) p.textContent = cfg.text.done_count.replace("{n}", done);
   }
 
-  // --- outbox: a vote is kept locally until the server has acknowledged it -------------------------
+  // --- outbox: a vote is kept locally until the server has acknowledged or refused it --------------
+  // Acknowledged (200/201): "Saved". Refused for good (403/404/409/422): removed, shown as not counted,
+  // with the reason in the person's language. Anything else (no network, 5xx, 408, 429, 401): kept and
+  // sent again with back-off; the page says "not saved yet" and never "Saved".
+  const TRANSIENT = new Set([401, 408, 425, 429]);
+  let retryDelay = 0, retryTimer = null;
   function outbox() { try { return JSON.parse(localStorage.getItem(outboxKey) || "[]"); } catch (e) { return []; } }
   function saveOutbox(items) { localStorage.setItem(outboxKey, JSON.stringify(items)); }
+  function refusalText(data) {
+    const err = (data && data.error) || {};
+    const key = "refused_" + (err.code || "other");
+    const reason = cfg.text[key] || cfg.text.refused_other.replace("{message}", err.message || "?");
+    return reason + " " + cfg.text.not_counted;
+  }
   async function flush() {
+    // -> { acked: [client ids], refused: [{client_id, sample_id, code, text}], pending: n }
+    const result = { acked: [], refused: [], pending: 0 };
     for (const item of outbox()) {
-      let r;
-      try { r = await api("POST", "/api/votes", item); } catch (e) { say(cfg.text.offline); return false; }
-      if (r.status >= 500 || r.status === 401) { say(cfg.text.offline); return false; }
+      let r = null;
+      try { r = await api("POST", "/api/votes", item); } catch (e) { r = null; }
+      if (r === null || r.status >= 500 || TRANSIENT.has(r.status)) { result.pending = outbox().length; break; }
       saveOutbox(outbox().filter((x) => x.client_id !== item.client_id));
-      if (r.status === 201) done += 1;
-      if (r.status >= 400 && r.data && r.data.error) say(r.data.error.message);
+      if (r.status === 200 || r.status === 201) {
+        result.acked.push(item.client_id);
+        if (r.status === 201) done += 1;
+      } else {
+        const code = r.data && r.data.error ? r.data.error.code : "other";
+        result.refused.push({ client_id: item.client_id, sample_id: item.sample_id, code, text: refusalText(r.data) });
+      }
     }
     showCount();
-    return true;
+    return result;
+  }
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    retryDelay = Math.min(30, retryDelay ? retryDelay * 2 : 1);
+    say(cfg.text.retrying.replace("{s}", retryDelay));
+    statusLine.dataset.state = "pending";
+    retryTimer = setTimeout(retryPending, retryDelay * 1000);
+  }
+  async function retryPending() {
+    const waiting = outbox().map((x) => x.client_id);
+    const current = waiting.includes(pendingId) ? pendingId : null;
+    const r = await flush();
+    if (r.pending) { scheduleRetry(); return; }
+    retryDelay = 0;
+    await settle(r, current, true);
+  }
+  // After a flush that left nothing pending: tell the truth about the vote `clientId` (or, with none, the
+  // latest of the earlier ones), then move on to the next clip.
+  async function settle(r, clientId, late) {
+    pendingId = null; busy = false; statusLine.dataset.state = "";
+    const refused = clientId ? r.refused.find((x) => x.client_id === clientId) : r.refused[r.refused.length - 1];
+    if (refused) { await nextTask(refused.text + " " + cfg.text.next_clip, "refused", refused.code); return; }
+    if (clientId ? r.acked.includes(clientId) : r.acked.length) {
+      await nextTask(late ? cfg.text.sent_later : cfg.text.saved, "saved");
+      return;
+    }
+    await nextTask();
+  }
+
+  // --- lease: keep the seat while the person is still at this clip ------------------------------
+  let leaseTimer = null, lastActivity = Date.now();
+  ["keydown", "pointerdown", "timeupdate"].forEach((ev) => (ev === "timeupdate" ? video : document)
+    .addEventListener(ev, () => { lastActivity = Date.now(); }));
+  function keepLease(t) {
+    clearInterval(leaseTimer);
+    if (!t || !t.lease_s || t.stage === "crosscheck") return;
+    const every = Math.max(5, Math.min(300, t.lease_s / 3)) * 1000;
+    leaseTimer = setInterval(async () => {
+      if (!task || task.sample_id !== t.sample_id || Date.now() - lastActivity > t.lease_s * 1000) return;
+      try {
+        const r = await api("POST", "/api/tasks/" + encodeURIComponent(t.sample_id) + "/lease");
+        if (r.status === 409 || r.status === 404 || r.status === 403) {
+          clearInterval(leaseTimer);
+          await nextTask(refusalText(r.data) + " " + cfg.text.next_clip, "refused", r.data && r.data.error && r.data.error.code);
+        }
+      } catch (e) { /* offline: the vote path will tell */ }
+    }, every);
   }
 
   // --- adjectives --------------------------------------------------------------------------------
@@ -102,15 +167,26 @@
   }
 
   // --- task mode ---------------------------------------------------------------------------------
-  async function nextTask() {
-    const r = await api("GET", "/api/tasks/next");
-    if (r.status !== 200) { say(r.data && r.data.error ? r.data.error.message : "error"); return; }
+  // Load the next clip; `message` (what happened to the previous one) stays on screen.
+  async function nextTask(message, kind, code) {
+    let r;
+    try { r = await api("GET", "/api/tasks/next"); } catch (e) { r = { status: 0, data: null }; }
+    statusLine.dataset.state = kind || "";
+    statusLine.dataset.code = code || "";
+    if (r.status !== 200) {
+      say((message ? message + " " : "") + (r.data && r.data.error ? r.data.error.message : cfg.text.offline));
+      return;
+    }
     const t = r.data.task;
     $("previous-votes").hidden = true;
-    if (!t) { task = null; video.removeAttribute("src"); submit.disabled = true; $("labeller").dataset.sample = ""; say(cfg.text.queue_empty); return; }
+    if (!t) {
+      task = null; keepLease(null); video.removeAttribute("src"); submit.disabled = true;
+      $("labeller").dataset.sample = ""; say((message ? message + " " : "") + cfg.text.queue_empty); return;
+    }
     load(t.sample_id, t.media_url, cfg.text.stage + ": " + cfg.text["stage_" + t.stage]);
     task.stage = t.stage;
-    say("");
+    keepLease(t);
+    say(message || "");
     if (cfg.role === "expert") showVotes(t.sample_id);
   }
   async function showVotes(sampleId) {
@@ -130,19 +206,35 @@
   }
   async function submitVote() {
     if (busy || !task || !chosen) return;
-    busy = true; submit.disabled = true; say(cfg.text.saving);
+    busy = true; submit.disabled = true; say(cfg.text.saving); statusLine.dataset.state = "saving";
     const body = { sample_id: task.sample_id, adjective_id: chosen, confidence: Number(conf.value),
                    client_id: uuid(), watch_s: Math.round(watched * 10) / 10, stage: task.stage };
     saveOutbox([...outbox(), body]);
-    const ok = await flush();
+    pendingId = body.client_id;
+    const r = await flush();
+    if (r.pending) { scheduleRetry(); return; }  // stays busy: the same vote is sent again, never a second one
+    await settle(r, body.client_id, false);
+  }
+  async function skip() {
+    if (busy || !task) return;
+    busy = true;
+    try {
+      const r = await api("POST", "/api/tasks/" + encodeURIComponent(task.sample_id) + "/release");
+      if (r.status === 200) await nextTask(cfg.text.skipped, "skipped");
+      else say(r.data && r.data.error ? r.data.error.message : cfg.text.offline);
+    } catch (e) { say(cfg.text.offline); }
     busy = false;
-    if (ok) { say(cfg.text.saved); await nextTask(); } else { submit.disabled = false; }
   }
   async function report() {
-    if (!task) return;
-    const r = await api("POST", "/api/samples/" + encodeURIComponent(task.sample_id) + "/report",
-                        { reason: $("report-reason").value, note: "" });
-    if (r.status === 201) { say(cfg.text.saved); await nextTask(); }
+    if (busy || !task) return;
+    busy = true;
+    try {
+      const r = await api("POST", "/api/samples/" + encodeURIComponent(task.sample_id) + "/report",
+                          { reason: $("report-reason").value, note: "" });
+      if (r.status === 201) await nextTask(cfg.text.saved, "saved");
+      else say(r.data && r.data.error ? r.data.error.message : cfg.text.offline);
+    } catch (e) { say(cfg.text.offline); }
+    busy = false;
   }
 
   // --- qualification mode ------------------------------------------------------------------------
@@ -186,19 +278,22 @@
     if (e.key === "[") { speedStep(-1); return; }
     if (e.key === "]") { speedStep(1); return; }
     if ((e.key === "b" || e.key === "B") && $("report")) { report(); return; }
+    if ((e.key === "s" || e.key === "S") && $("skip")) { skip(); return; }
     if (e.key === "l" || e.key === "L") { (cfg.lang === "en" ? $("lang-zh") : $("lang-en")).click(); return; }
     if (conf && /^[0-9]$/.test(e.key)) { const v = e.key === "0" ? 1 : Number(e.key) / 10; conf.value = String(v); confOut.textContent = v.toFixed(1); }
   });
 
   submit.addEventListener("click", () => (cfg.mode === "qualify" ? submitGold() : submitVote()));
   if ($("report")) $("report").addEventListener("click", report);
+  if ($("skip")) $("skip").addEventListener("click", skip);
 
   (async function start() {
     showCount();
     await loadAdjectives();
     if (cfg.mode === "qualify") { await nextGold(); return; }
-    await flush();
-    await nextTask();
+    const earlier = await flush();  // votes left on this device by an earlier visit
+    if (earlier.pending) { busy = true; scheduleRetry(); return; }
+    await settle(earlier, null, true);
     document.body.dataset.ready = "1";
   })().then(() => { document.body.dataset.ready = "1"; });
 })();

@@ -12,12 +12,12 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from annotation_app.app import create_app
 from annotation_app.deps import COOKIE_NAME
-from annotation_app.models import AuditEvent, Sample, User
-from annotation_app.services import auth, reviews, votes
+from annotation_app.models import AuditEvent, Sample, Seat, User
+from annotation_app.services import auth, reviews, seats, votes
 
 from .conftest import F, N, R, S, T, World, build_world, post_vote
 
@@ -227,9 +227,11 @@ def _poison(world: World) -> dict[str, str]:
     s0, s1 = world.samples[0], world.samples[1]
     ids = {s0: XSS_IMG, s1: XSS_SCRIPT}
     with world.session() as session:
-        for old, new in ids.items():
+        for old, new in ids.items():  # the seats refer to the id: take them off, rename, open the rung again
+            session.execute(delete(Seat).where(Seat.sample_id == old))
             session.execute(update(Sample).where(Sample.id == old).values(
                 id=new, platform=XSS_SVG, source_path=f"raw/{XSS_SCRIPT}.mp4"))
+            seats.open_rung(session, session.get(Sample, new), "member", 3)
         for name in ("a1", "a2", "a3", "alead", "blead", "expert", "admin"):
             user = session.get(User, world.users[name])
             user.display_name = f"{name} {XSS_SCRIPT if name < 'b' else XSS_IMG}"

@@ -45,7 +45,7 @@ def test_votes_through_the_api(world, client_of):
     replay = post_vote(a1, s0, F, 0.8, "sub-1")
     assert replay.status_code == 200 and replay.json()["vote_id"] == first.json()["vote_id"]
     different = post_vote(a1, s0, S, 0.8)
-    assert different.status_code == 409 and different.json()["error"]["code"] == "conflict"
+    assert different.status_code == 409 and different.json()["error"]["code"] == "already_voted"
     assert post_vote(a1, s2, F).status_code == 404  # group B's sample
     assert post_vote(a1, s0, 999).status_code == 422
     assert post_vote(a1, s0, F, 1.5).status_code == 422
@@ -63,7 +63,8 @@ def test_ladder_and_vote_visibility_through_the_api(world, client_of):
         assert post_vote(clients[name], s0, adj, stage="member").status_code == 201
     assert clients["a1"].get(f"/api/samples/{s0}").json()["votes"] is None  # blind
     lead_task = clients["alead"].get("/api/tasks/next").json()["task"]
-    assert lead_task == {"sample_id": s0, "stage": "leader", "media_url": f"/media/{s0}", "duration_s": 5.0}
+    assert lead_task == {"sample_id": s0, "stage": "leader", "media_url": f"/media/{s0}", "duration_s": 5.0,
+                         "lease_s": world.settings.app_lease_s}
     assert clients["alead"].get(f"/api/samples/{s0}").json()["votes"] is None  # blind before voting
     assert post_vote(clients["alead"], s0, N).status_code == 201
     assert len(clients["alead"].get(f"/api/samples/{s0}").json()["votes"]) == 4

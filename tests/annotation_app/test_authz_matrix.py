@@ -46,6 +46,10 @@ TABLE: dict[tuple[str, str], tuple[dict, tuple]] = {
     ("POST", "/api/me/language"): ({"json": {"language": "en"}}, (401, OK, OK, OK, OK, OK)),
     ("GET", "/api/adjectives"): ({}, (401, OK, OK, OK, OK, OK)),
     ("GET", "/api/tasks/next"): ({}, (401, OK, OK, OK, OK, OK)),
+    # a1 was just served s1: only they renew its seat; others who see it hold none (409), memberB cannot see it
+    ("POST", "/api/tasks/{sample_id}/lease"): ({"path": "/api/tasks/{s1}/lease"}, (401, OK, 404, 409, 409, 409)),
+    # giving back a seat one does not hold gives back nothing (and says nothing about the sample)
+    ("POST", "/api/tasks/{sample_id}/release"): ({"path": "/api/tasks/{s1}/release"}, (401, OK, OK, OK, OK, OK)),
     ("GET", "/api/qualification"): ({}, (401, OK, OK, OK, OK, OK)),
     # group-scoped: a group-A sample is invisible (404, not 403: its existence does not leak) outside group A
     ("GET", "/api/samples/{sample_id}"): ({"path": "/api/samples/{s0}"}, (401, OK, 404, OK, OK, OK)),

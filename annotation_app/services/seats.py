@@ -1,0 +1,164 @@
+"""Seats: the places for votes on each rung of a sample, claimed atomically with a lease.
+
+Why seat rows. The queue used to count "votes + other people's leases < needed" and then insert a
+lease; nothing serialised the count and the insert, so every member of a group raced for the same
+lowest-seq sample and one sample was leased to up to ten people. Here each rung of a sample has as
+many rows as it needs votes (3 member seats, 1 leader, 1 exchange, 1 expert). Claiming one is a
+single conditional UPDATE of one free row:
+
+    UPDATE seats SET holder_id = :me, lease_until = :until
+    WHERE id = (SELECT id FROM seats WHERE <free, in my queue> ORDER BY seq, seat_no LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+    RETURNING sample_id
+
+- PostgreSQL: FOR UPDATE SKIP LOCKED makes concurrent claimers step over the rows others are
+  claiming at that instant instead of queueing on them, so the members of one group spread over the
+  first free seats in the paper's order of work (batches per group, by seq) with no hot spot; after
+  the lock, READ COMMITTED re-checks the row, so a seat taken meanwhile is never handed out twice.
+- SQLite: one UPDATE statement runs under the database's single write lock, so the subquery and the
+  update are atomic there too (SKIP LOCKED is not needed and not rendered).
+
+A seat is free when it has no holder or its lease lapsed; a vote closes it. As votes + live leases
+never exceed the seats, a person holding a live lease can always cast their vote. A rung completes
+when its last seat closes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from annotation_app.models import Report, Sample, Seat, TaskSkip, utcnow
+
+SEATS_PER_RUNG = {"leader": 1, "exchange": 1, "expert": 1}  # the member rung: settings.app_members_per_sample
+
+
+def rung_size(stage: str, members_per_sample: int) -> int:
+    """How many votes (seats) the rung `stage` has."""
+    return members_per_sample if stage == "member" else SEATS_PER_RUNG[stage]
+
+
+def open_rung(session: Session, sample: Sample, stage: str, count: int) -> None:
+    """Create the `count` seats of `sample`'s new rung `stage` (a rung opens once: the unique key says so)."""
+    session.add_all(Seat(sample_id=sample.id, stage=stage, seat_no=n, group_id=sample.group_id, seq=sample.seq)
+                    for n in range(count))
+
+
+def close_sample(session: Session, sample_id: str) -> None:
+    """Close every open seat of a sample (it was resolved or excluded): nobody can claim or hold them."""
+    session.execute(update(Seat).where(Seat.sample_id == sample_id, Seat.closed_at.is_(None))
+                    .values(closed_at=utcnow()))
+
+
+def open_seats_left(session: Session, sample_id: str, stage: str) -> int:
+    return session.scalar(select(func.count()).select_from(Seat).where(
+        Seat.sample_id == sample_id, Seat.stage == stage, Seat.closed_at.is_(None))) or 0
+
+
+def _free(now: datetime):
+    return or_(Seat.holder_id.is_(None), Seat.lease_until <= now)
+
+
+def held(session: Session, user_id: int, stages: tuple[str, ...]) -> tuple[str, str] | None:
+    """(sample id, stage) of the oldest open seat `user_id` still holds at one of `stages` (a lapsed lease
+    nobody took over counts too), or None."""
+    row = session.execute(
+        select(Seat.sample_id, Seat.stage).where(Seat.holder_id == user_id, Seat.closed_at.is_(None),
+                                                 Seat.stage.in_(stages))
+        .order_by(Seat.claimed_at).limit(1)
+    ).first()
+    return None if row is None else (row.sample_id, row.stage)
+
+
+def claim(session: Session, user_id: int, stage: str, where: list, lease_s: float, *,
+          include_skipped: bool = False) -> str | None:
+    """Claim the first free seat at `stage` among the samples `where` selects; the claimed sample id or None.
+
+    Never a sample the person already holds or held a seat of at this rung (voted on), reported and
+    still waiting for the leader, or (unless `include_skipped`) set aside.
+    """
+    now = utcnow()
+    mine = aliased(Seat)
+    conditions = [Seat.closed_at.is_(None), Seat.stage == stage, _free(now), *where,
+                  ~exists().where(mine.sample_id == Seat.sample_id, mine.stage == stage, mine.holder_id == user_id),
+                  ~exists().where(Report.sample_id == Seat.sample_id, Report.user_id == user_id,
+                                  Report.handled_at.is_(None))]
+    if not include_skipped:
+        conditions.append(~exists().where(TaskSkip.sample_id == Seat.sample_id, TaskSkip.user_id == user_id,
+                                          TaskSkip.stage == stage))
+    target = (select(Seat.id).where(*conditions).order_by(Seat.seq, Seat.seat_no).limit(1)
+              .with_for_update(skip_locked=True).scalar_subquery())
+    return session.execute(
+        update(Seat).where(Seat.id == target)
+        .values(lapsed_holder_id=Seat.holder_id, holder_id=user_id, claimed_at=now,
+                lease_until=now + timedelta(seconds=lease_s))
+        .returning(Seat.sample_id).execution_options(synchronize_session=False)
+    ).scalar()
+
+
+def renew(session: Session, user_id: int, sample_id: str, stage: str, lease_s: float) -> datetime | None:
+    """Extend the person's lease on their open seat (also a lapsed one nobody took); None if they hold none."""
+    until = utcnow() + timedelta(seconds=lease_s)
+    found = session.execute(
+        update(Seat).where(Seat.sample_id == sample_id, Seat.stage == stage, Seat.holder_id == user_id,
+                           Seat.closed_at.is_(None))
+        .values(lease_until=until).returning(Seat.id).execution_options(synchronize_session=False)
+    ).first()
+    return until if found is not None else None
+
+
+def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) -> Seat | None:
+    """The open seat a vote by `user_id` fills, locked: their own, else a free one claimed now; None if none.
+
+    Called with the sample locked (no vote or rung change can interleave); the seat row lock makes a
+    concurrent `claim` either finish first (then the seat is no longer free) or skip the row.
+    """
+    own = session.scalar(select(Seat).where(Seat.sample_id == sample_id, Seat.stage == stage,
+                                            Seat.holder_id == user_id, Seat.closed_at.is_(None))
+                         .with_for_update())
+    if own is not None:
+        return own
+    now = utcnow()
+    free = session.scalar(select(Seat).where(Seat.sample_id == sample_id, Seat.stage == stage,
+                                             Seat.closed_at.is_(None), _free(now))
+                          .order_by(Seat.seat_no).limit(1).with_for_update(skip_locked=True))
+    if free is not None:
+        free.lapsed_holder_id, free.holder_id, free.claimed_at = free.holder_id, user_id, now
+    return free
+
+
+def lost_to_another(session: Session, user_id: int, sample_id: str, stage: str) -> bool:
+    """Whether the person's lapsed lease on this rung was taken over by someone else."""
+    return session.scalar(select(Seat.id).where(Seat.sample_id == sample_id, Seat.stage == stage,
+                                                Seat.lapsed_holder_id == user_id).limit(1)) is not None
+
+
+def fill(seat: Seat, vote_id: int) -> None:
+    seat.vote_id, seat.closed_at, seat.lease_until = vote_id, utcnow(), None
+
+
+def release(session: Session, user_id: int, sample_id: str | None = None, *, skip: bool = False) -> int:
+    """Give back the person's open seats (of one sample, or all of them); with `skip`, set the sample aside.
+
+    Returns how many seats were given back.
+    """
+    query = update(Seat).where(Seat.holder_id == user_id, Seat.closed_at.is_(None))
+    if sample_id is not None:
+        query = query.where(Seat.sample_id == sample_id)
+    stages = session.execute(query.values(holder_id=None, lease_until=None, claimed_at=None)
+                             .returning(Seat.sample_id, Seat.stage)
+                             .execution_options(synchronize_session=False)).all()
+    if skip:
+        for row in stages:
+            if session.get(TaskSkip, (row.sample_id, user_id, row.stage)) is None:
+                session.add(TaskSkip(sample_id=row.sample_id, user_id=user_id, stage=row.stage))
+    return len(stages)
+
+
+def regroup(session: Session, sample: Sample) -> None:
+    """Keep the seats' copy of the sample's group and order in step with the sample."""
+    session.execute(update(Seat).where(Seat.sample_id == sample.id, Seat.closed_at.is_(None))
+                    .values(group_id=sample.group_id, seq=sample.seq))
+
