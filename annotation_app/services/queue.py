@@ -159,7 +159,10 @@ def renew_lease(session: Session, user: User, sample_id: str, settings: Settings
         raise NotFoundError(f"no sample {sample_id!r} for you")
     until = seats.renew(session, user.id, sample_id, sample.stage, settings.app_lease_s)
     if until is None:
-        raise refusal(session, user, sample, sample.stage)
+        error = refusal(session, user, sample, sample.stage)
+        if error.code == "no_free_seat":
+            error = ConflictError("this clip is not reserved for you", code="not_served")
+        raise error
     return until
 
 

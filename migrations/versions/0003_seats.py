@@ -33,6 +33,14 @@ def _members_per_sample() -> int:
         return 3
 
 
+def _when(value: object) -> datetime | None:
+    """A timezone-aware datetime from what the driver returns (SQLite: an ISO string)."""
+    if value is None:
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
 def upgrade() -> None:
     seats = op.create_table(
         "seats",
@@ -89,17 +97,13 @@ def _backfill(seats: sa.Table) -> None:
     votes: dict[tuple[str, str], dict[int, tuple[int, object]]] = {}
     for row in bind.execute(sa.text("SELECT sample_id, stage, voter_id, id, created_at FROM votes "
                                     "WHERE stage <> 'crosscheck' ORDER BY id")):
-        votes.setdefault((row.sample_id, row.stage), {})[row.voter_id] = (row.id, row.created_at)
+        votes.setdefault((row.sample_id, row.stage), {})[row.voter_id] = (row.id, _when(row.created_at))
     leases: dict[tuple[str, str], list[tuple[int, object, object]]] = {}
     for row in bind.execute(sa.text("SELECT sample_id, stage, user_id, served_at, lease_until FROM assignments "
                                     "WHERE done_at IS NULL ORDER BY served_at")):
-        until = row.lease_until
-        if isinstance(until, str):
-            until = datetime.fromisoformat(until)
-        if until is not None and until.tzinfo is None:
-            until = until.replace(tzinfo=UTC)
+        until = _when(row.lease_until)
         if until is not None and until > now:
-            leases.setdefault((row.sample_id, row.stage), []).append((row.user_id, row.served_at, until))
+            leases.setdefault((row.sample_id, row.stage), []).append((row.user_id, _when(row.served_at), until))
     rows = []
     for sample in samples:
         size = members if sample.stage == "member" else 1

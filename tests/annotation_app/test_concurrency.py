@@ -135,3 +135,48 @@ def test_third_votes_race_across_workers_resolve_each_sample_once(server):
             return [r.status_code for r in await asyncio.gather(*calls)]
 
     assert Counter(asyncio.run(burst())) == {206: SAMPLES * 5, 200: SAMPLES * 4}
+
+
+def test_fifty_members_through_http_never_share_a_seat(server):
+    """50 members of group A, one HTTP client each, ask for work at once across the server's workers and vote.
+
+    No sample is served to more members than its 3 seats, and every served task's vote is accepted.
+    """
+    base, world, _ = server
+    with world.session() as session:
+        group = people.group_by_name(session, "A")
+        names = ["a1", "a2", "a3", "a4", "a5"]
+        for i in range(45):
+            user = people.create_user(session, f"h{i:02d}", "member")
+            people.assign(session, user, group)
+            world.users[user.username] = user.id
+            names.append(user.username)
+        tokens = {n: auth.create_token(session, session.get(User, world.users[n])) for n in names}
+        session.commit()
+    served: Counter = Counter()
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(len(names))
+
+    def annotate(name: str) -> None:
+        headers = {"Authorization": f"Bearer {tokens[name]}"}
+        with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
+            start.wait()
+            while True:
+                task = client.get("/api/tasks/next").json()["task"]
+                if task is None:
+                    return
+                with lock:
+                    served[task["sample_id"]] += 1
+                r = client.post("/api/votes", json={"sample_id": task["sample_id"], "adjective_id": F,
+                                                    "confidence": 0.5, "client_id": uuid.uuid4().hex,
+                                                    "stage": task["stage"]})
+                with lock:
+                    outcomes[r.status_code if r.status_code == 201 else r.text] += 1
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        list(pool.map(annotate, names))
+    assert dict(outcomes) == {201: SAMPLES * 3}  # every served task's vote counted, nothing refused
+    assert served == Counter({s: 3 for s in world.samples})  # three members per sample, never a fourth
+    with world.session() as session:
+        assert session.scalar(select(func.count()).select_from(Resolution)) == SAMPLES
