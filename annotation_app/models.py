@@ -159,12 +159,11 @@ class Seat(Base):
     __tablename__ = "seats"
     __table_args__ = (
         UniqueConstraint("sample_id", "stage", "seat_no"),
-        UniqueConstraint("sample_id", "stage", "holder_id"),  # one seat per person and rung
+        # one seat per person and rung; led by the holder, it also answers "which seats did I take" for the queue
+        UniqueConstraint("holder_id", "stage", "sample_id"),
         CheckConstraint(_in("stage", STAGES), name="stage"),
         Index("ix_seats_queue", "stage", "group_id", "seq", "seat_no",
               postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
-        Index("ix_seats_holder", "holder_id", postgresql_where=text("closed_at IS NULL"),
-              sqlite_where=text("closed_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"))

@@ -25,9 +25,9 @@ when its last seat closes.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from annotation_app.models import Report, Sample, Seat, TaskSkip, utcnow
@@ -50,11 +50,6 @@ def close_sample(session: Session, sample_id: str) -> None:
     """Close every open seat of a sample (it was resolved or excluded): nobody can claim or hold them."""
     session.execute(update(Seat).where(Seat.sample_id == sample_id, Seat.closed_at.is_(None))
                     .values(closed_at=utcnow()))
-
-
-def open_seats_left(session: Session, sample_id: str, stage: str) -> int:
-    return session.scalar(select(func.count()).select_from(Seat).where(
-        Seat.sample_id == sample_id, Seat.stage == stage, Seat.closed_at.is_(None))) or 0
 
 
 def _free(now: datetime):
@@ -109,24 +104,30 @@ def renew(session: Session, user_id: int, sample_id: str, stage: str, lease_s: f
     return until if found is not None else None
 
 
-def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) -> Seat | None:
-    """The open seat a vote by `user_id` fills, locked: their own, else a free one claimed now; None if none.
+def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) -> tuple[Seat | None, int]:
+    """The open seat a vote by `user_id` fills (their own, else a free one claimed now; None if none) and how
+    many other seats of the rung are still open.
 
-    Called with the sample locked (no vote or rung change can interleave); the seat row lock makes a
-    concurrent `claim` either finish first (then the seat is no longer free) or skip the row.
+    Called with the sample locked (no vote or rung change can interleave). Every open seat of the rung
+    is locked: a concurrent `claim` either finished first (then its seat is no longer free) or skips them.
     """
-    own = session.scalar(select(Seat).where(Seat.sample_id == sample_id, Seat.stage == stage,
-                                            Seat.holder_id == user_id, Seat.closed_at.is_(None))
-                         .with_for_update())
-    if own is not None:
-        return own
-    now = utcnow()
-    free = session.scalar(select(Seat).where(Seat.sample_id == sample_id, Seat.stage == stage,
-                                             Seat.closed_at.is_(None), _free(now))
-                          .order_by(Seat.seat_no).limit(1).with_for_update(skip_locked=True))
-    if free is not None:
-        free.lapsed_holder_id, free.holder_id, free.claimed_at = free.holder_id, user_id, now
-    return free
+    rows = list(session.scalars(select(Seat).where(Seat.sample_id == sample_id, Seat.stage == stage,
+                                                   Seat.closed_at.is_(None))
+                                .order_by(Seat.seat_no).with_for_update()))
+    seat = next((row for row in rows if row.holder_id == user_id), None)
+    if seat is None:
+        now = utcnow()
+        seat = next((row for row in rows if row.holder_id is None or _aware(row.lease_until) <= now), None)
+        if seat is not None:
+            seat.lapsed_holder_id, seat.holder_id, seat.claimed_at = seat.holder_id, user_id, now
+    return seat, len(rows) - (seat is not None)
+
+
+def _aware(value: datetime | None) -> datetime:
+    """UTC-aware (SQLite hands back naive datetimes); a missing lease counts as long lapsed."""
+    if value is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def lost_to_another(session: Session, user_id: int, sample_id: str, stage: str) -> bool:

@@ -116,7 +116,7 @@ def submit_vote(session: Session, settings: Settings, user: User, *, sample_id: 
     queue.check_can_vote(session, user, sample, effective, settings, membership)
     if effective != sample.stage:
         raise queue.refusal(session, user, sample, effective)
-    seat = seats.seat_for_vote(session, user.id, sample_id, effective)
+    seat, others_open = seats.seat_for_vote(session, user.id, sample_id, effective)
     if seat is None:  # the person's lease lapsed and its seat was taken, or they were never served one
         raise queue.refusal(session, user, sample, effective)
     vote = Vote(client_id=client_id, sample_id=sample_id, voter_id=user.id, stage=effective,
@@ -134,15 +134,13 @@ def submit_vote(session: Session, settings: Settings, user: User, *, sample_id: 
     seats.fill(seat, vote.id)
     audit.record(session, user.id, "vote.created", "sample", sample_id, vote_id=vote.id, stage=effective,
                  adjective_id=adjective_id, category=category, confidence=confidence)
-    decision = _maybe_complete(session, settings, sample, effective, vote)
+    decision = None if others_open else _complete(session, settings, sample, effective, vote)
     return VoteResult(vote, True, decision, sample)
 
 
-def _maybe_complete(session: Session, settings: Settings, sample: Sample, stage: str, vote: Vote) -> Decision | None:
-    """If `stage` now has all its votes (its last seat closed), apply the ladder and move or resolve the
-    (locked) sample; a rung that moves up opens the next rung's seats."""
-    if seats.open_seats_left(session, sample.id, stage):
-        return None
+def _complete(session: Session, settings: Settings, sample: Sample, stage: str, vote: Vote) -> Decision:
+    """`stage` has all its votes (its last seat closed): apply the ladder and move or resolve the (locked)
+    sample; a rung that moves up opens the next rung's seats."""
     votes = list(session.scalars(select(Vote).where(Vote.sample_id == sample.id, Vote.stage != "crosscheck")
                                  .order_by(Vote.id)))
     latest: dict[tuple[int, str], Vote] = {}

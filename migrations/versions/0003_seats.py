@@ -63,12 +63,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["sample_id"], ["samples.id"], name=op.f("fk_seats_sample_id_samples")),
         sa.ForeignKeyConstraint(["vote_id"], ["votes.id"], name=op.f("fk_seats_vote_id_votes")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_seats")),
-        sa.UniqueConstraint("sample_id", "stage", "holder_id", name=op.f("uq_seats_sample_id_stage_holder_id")),
+        sa.UniqueConstraint("holder_id", "stage", "sample_id", name=op.f("uq_seats_holder_id_stage_sample_id")),
         sa.UniqueConstraint("sample_id", "stage", "seat_no", name=op.f("uq_seats_sample_id_stage_seat_no")),
     )
     with op.batch_alter_table("seats", schema=None) as batch_op:
-        batch_op.create_index("ix_seats_holder", ["holder_id"], unique=False, postgresql_where=OPEN,
-                              sqlite_where=OPEN)
         batch_op.create_index("ix_seats_queue", ["stage", "group_id", "seq", "seat_no"], unique=False,
                               postgresql_where=OPEN, sqlite_where=OPEN)
     op.create_table(
@@ -147,5 +145,4 @@ def downgrade() -> None:
     op.drop_table("task_skips")
     with op.batch_alter_table("seats", schema=None) as batch_op:
         batch_op.drop_index("ix_seats_queue", postgresql_where=OPEN, sqlite_where=OPEN)
-        batch_op.drop_index("ix_seats_holder", postgresql_where=OPEN, sqlite_where=OPEN)
     op.drop_table("seats")
