@@ -164,6 +164,9 @@ class Seat(Base):
         CheckConstraint(_in("stage", STAGES), name="stage"),
         Index("ix_seats_queue", "stage", "group_id", "seq", "seat_no",
               postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
+        # the seats a person holds now (a reload gives them back): small, only open seats
+        Index("ix_seats_held", "holder_id", "claimed_at",
+              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"))

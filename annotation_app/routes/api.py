@@ -18,11 +18,12 @@ from annotation_app.deps import (
     MemberUser,
     client_address,
     csrf_protect,
+    in_one_thread,
     released,
     session_data,
     set_session,
 )
-from annotation_app.models import Sample, User
+from annotation_app.models import User
 from annotation_app.services import auth, crosscheck, dashboard, importer, people, queue, reviews, votes
 from annotation_app.services import export as export_service
 from core.errors import InvalidRequest, PermissionDenied
@@ -95,63 +96,52 @@ def adjectives(user: AnyUser, settings: AppSettings, lang: str | None = None):
             for a in adjective_table(settings.adjectives_path).adjectives]
 
 
-def task_out(sample: Sample, stage: str, lease_s: float | None = None) -> schemas.TaskOut:
-    return schemas.TaskOut(sample_id=sample.id, stage=stage, media_url=f"/media/{sample.id}",
-                           duration_s=sample.duration_s, lease_s=lease_s)
+def task_out(sample_id: str, stage: str, duration_s: float | None, lease_s: float | None = None) -> schemas.TaskOut:
+    return schemas.TaskOut(sample_id=sample_id, stage=stage, media_url=f"/media/{sample_id}", duration_s=duration_s,
+                           lease_s=lease_s)
 
 
 @router.get("/tasks/next", response_model=schemas.NextOut)
-@released
-def next_task(user: AnyUser, session: DbSession, settings: AppSettings):
-    """The caller's next video (leased to them); {"task": null} when the queue is empty."""
-    if queue.qualification_required(session, user):
-        raise PermissionDenied("pass the qualification set first")
-    item = crosscheck.next_item(session, user) if user.role == "member" else None
-    if item is not None:  # cross-check sets come first while a cross-check stage is running
-        return schemas.NextOut(task=task_out(item.sample, "crosscheck"))
-    sample = queue.next_task(session, user, settings)
-    session.commit()
-    return schemas.NextOut(task=task_out(sample, sample.stage, settings.app_lease_s) if sample else None)
+async def next_task(request: Request, settings: AppSettings):
+    """The caller's next video (a seat reserved for them); {"task": null} when the queue is empty."""
 
+    def work(session: Session, user: User) -> schemas.NextOut:
+        if queue.qualification_required(session, user):
+            raise PermissionDenied("pass the qualification set first", code="qualification_required")
+        item = crosscheck.next_item(session, user) if user.role == "member" else None
+        if item is not None:  # cross-check sets come first while a cross-check stage is running
+            return schemas.NextOut(task=task_out(item.sample.id, "crosscheck", item.sample.duration_s))
+        task = queue.next_task(session, user, settings)
+        session.commit()
+        if task is None:
+            return schemas.NextOut(task=None)
+        return schemas.NextOut(task=task_out(task.id, task.stage, task.duration_s, settings.app_lease_s))
 
-@router.post("/tasks/{sample_id}/lease", response_model=schemas.LeaseOut)
-@released
-def renew_lease(sample_id: str, user: AnyUser, session: DbSession, settings: AppSettings):
-    """Keep the seat of a clip the caller is still watching; 409 with the reason when it is gone."""
-    until = queue.renew_lease(session, user, sample_id, settings)
-    session.commit()
-    return schemas.LeaseOut(sample_id=sample_id, lease_until=until, lease_s=settings.app_lease_s)
-
-
-@router.post("/tasks/{sample_id}/release", response_model=schemas.ReleaseOut)
-@released
-def release_task(sample_id: str, user: AnyUser, session: DbSession):
-    """Skip: give the seat back and set the clip aside (it comes back to the caller only when nothing else is left)."""
-    released_count = queue.release(session, user, sample_id, skip=True)
-    session.commit()
-    return schemas.ReleaseOut(sample_id=sample_id, released=released_count)
+    return await in_one_thread(request, work)
 
 
 @router.post("/votes", response_model=schemas.VoteOut, status_code=201)
-@released
-def cast_vote(body: schemas.VoteIn, response: Response, user: AnyUser,
-              session: DbSession, settings: AppSettings):
+async def cast_vote(body: schemas.VoteIn, request: Request, response: Response, settings: AppSettings):
     """Store a vote (201); replaying the same submission returns it again (200); a different one is 409."""
-    if body.stage == "crosscheck":
-        vote, created = crosscheck.submit(session, settings, user, sample_id=body.sample_id,
-                                          adjective_id=body.adjective_id, confidence=body.confidence,
-                                          client_id=body.client_id, watch_s=body.watch_s)
+
+    def work(session: Session, user: User) -> tuple[schemas.VoteOut, bool]:
+        if body.stage == "crosscheck":
+            vote, created = crosscheck.submit(session, settings, user, sample_id=body.sample_id,
+                                              adjective_id=body.adjective_id, confidence=body.confidence,
+                                              client_id=body.client_id, watch_s=body.watch_s)
+            session.commit()
+            return schemas.VoteOut(vote_id=vote.id, created=created, sample_id=vote.sample_id,
+                                   stage="crosscheck"), created
+        result = votes.submit_vote(session, settings, user, sample_id=body.sample_id,
+                                   adjective_id=body.adjective_id, confidence=body.confidence,
+                                   client_id=body.client_id, watch_s=body.watch_s, stage=body.stage)
         session.commit()
-        response.status_code = 201 if created else 200
-        return schemas.VoteOut(vote_id=vote.id, created=created, sample_id=vote.sample_id, stage="crosscheck")
-    result = votes.submit_vote(session, settings, user, sample_id=body.sample_id, adjective_id=body.adjective_id,
-                               confidence=body.confidence, client_id=body.client_id, watch_s=body.watch_s,
-                               stage=body.stage)
-    session.commit()
-    if not result.created:
-        response.status_code = 200
-    return schemas.VoteOut(vote_id=result.vote.id, created=result.created, sample_id=result.vote.sample_id,
-                           stage=result.vote.stage)
+        return schemas.VoteOut(vote_id=result.vote.id, created=result.created, sample_id=result.vote.sample_id,
+                               stage=result.vote.stage), result.created
+
+    out, created = await in_one_thread(request, work)
+    response.status_code = 201 if created else 200
+    return out
 
 
 @router.post("/votes/{vote_id}/revisions", response_model=schemas.VoteOut, status_code=201)
@@ -166,6 +156,27 @@ def correct_vote(vote_id: int, body: schemas.CorrectionIn, response: Response, u
         response.status_code = 200
     return schemas.VoteOut(vote_id=result.vote.id, created=result.created, sample_id=result.vote.sample_id,
                            stage=result.vote.stage)
+
+
+@router.post("/tasks/{sample_id}/lease", response_model=schemas.LeaseOut)
+async def renew_lease(sample_id: str, request: Request, settings: AppSettings):
+    """Keep the seat of a clip the caller is still watching; 409 with the reason when it is gone."""
+
+    def work(session: Session, user: User) -> schemas.LeaseOut:
+        until = queue.renew_lease(session, user, sample_id, settings)
+        session.commit()
+        return schemas.LeaseOut(sample_id=sample_id, lease_until=until, lease_s=settings.app_lease_s)
+
+    return await in_one_thread(request, work)
+
+
+@router.post("/tasks/{sample_id}/release", response_model=schemas.ReleaseOut)
+@released
+def release_task(sample_id: str, user: AnyUser, session: DbSession):
+    """Skip: give the seat back and set the clip aside (it comes back to the caller only when nothing else is left)."""
+    released_count = queue.release(session, user, sample_id, skip=True)
+    session.commit()
+    return schemas.ReleaseOut(sample_id=sample_id, released=released_count)
 
 
 @router.get("/samples/{sample_id}", response_model=schemas.SampleOut)

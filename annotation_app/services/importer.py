@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from annotation_app.models import QualificationItem, Sample
@@ -158,6 +158,8 @@ def distribute(session: Session, batch_size: int, *, group_names: list[str] | No
             dealt[group.name] += 1
         next_batch += 1
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":  # fresh statistics, so the queue's plans use its indexes
+        session.execute(text("ANALYZE samples, seats"))
     audit.record(session, actor_id, "samples.distributed", "project", "default", batch_size=batch_size,
                  dealt=dealt)
     return dealt

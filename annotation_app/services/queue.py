@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotation_app.models import Group, QualificationItem, Sample, Seat, User
+from annotation_app.models import Group, QualificationItem, Sample, User
 from annotation_app.services import people, seats
 from core.errors import ConflictError, NotFoundError, PermissionDenied
 from core.settings import Settings
@@ -113,21 +113,20 @@ def check_can_vote(session: Session, user: User, sample: Sample, stage: str, set
         raise PermissionDenied(f"you do not cast the {stage} vote on this sample")
 
 
-def _candidates(session: Session, user: User, settings: Settings) -> list[tuple[str, list]]:
-    """(stage, extra WHERE clauses) pairs this user draws tasks from, in priority order."""
+def _candidates(session: Session, user: User, settings: Settings) -> list[tuple[str, list[int] | None]]:
+    """(stage, groups whose samples it draws from; None: every group) pairs of this user, in priority order."""
     if user.role == "expert":
-        return [("expert", [])]
+        return [("expert", None)]
     membership = people.current_membership(session, user.id)
     if membership is None:
         return []
     if membership.role == "member":
-        return [("member", [Seat.group_id == membership.group_id])]
-    sources = source_group_ids(session, membership.group_id, settings)
-    return [("leader", [Seat.group_id == membership.group_id]),
-            ("exchange", [Seat.group_id.in_(sources)])]
+        return [("member", [membership.group_id])]
+    return [("leader", [membership.group_id]),
+            ("exchange", source_group_ids(session, membership.group_id, settings))]
 
 
-def next_task(session: Session, user: User, settings: Settings) -> Sample | None:
+def next_task(session: Session, user: User, settings: Settings) -> seats.Task | None:
     """The next sample for `user` to vote on, with one of its seats claimed for them; None when none is left.
 
     A seat the person still holds comes back first (a reload loses nothing) and its lease is renewed.
@@ -141,14 +140,14 @@ def next_task(session: Session, user: User, settings: Settings) -> Sample | None
         return None
     held = seats.held(session, user.id, tuple(stage for stage, _ in candidates))
     if held is not None:
-        seats.renew(session, user.id, held[0], held[1], settings.app_lease_s)
-        return session.get(Sample, held[0])
+        seats.renew(session, user.id, held.id, held.stage, settings.app_lease_s)
+        return held
     for include_skipped in (False, True):
-        for stage, where in candidates:
-            sample_id = seats.claim(session, user.id, stage, where, settings.app_lease_s,
-                                    include_skipped=include_skipped)
-            if sample_id is not None:
-                return session.get(Sample, sample_id)
+        for stage, group_ids in candidates:
+            task = seats.claim(session, user.id, stage, group_ids, settings.app_lease_s,
+                               include_skipped=include_skipped)
+            if task is not None:
+                return task
     return None
 
 

@@ -25,9 +25,11 @@ when its last seat closes.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import bindparam, case, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from annotation_app.models import Report, Sample, Seat, TaskSkip, utcnow
@@ -52,45 +54,67 @@ def close_sample(session: Session, sample_id: str) -> None:
                     .values(closed_at=utcnow()))
 
 
-def _free(now: datetime):
-    return or_(Seat.holder_id.is_(None), Seat.lease_until <= now)
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A sample served to a person at a rung: what the labelling page needs to show it."""
+
+    id: str
+    stage: str
+    duration_s: float | None
 
 
-def held(session: Session, user_id: int, stages: tuple[str, ...]) -> tuple[str, str] | None:
-    """(sample id, stage) of the oldest open seat `user_id` still holds at one of `stages` (a lapsed lease
-    nobody took over counts too), or None."""
+def held(session: Session, user_id: int, stages: tuple[str, ...]) -> Task | None:
+    """The oldest open seat `user_id` still holds at one of `stages` (a lapsed lease nobody took over counts
+    too), or None."""
     row = session.execute(
-        select(Seat.sample_id, Seat.stage).where(Seat.holder_id == user_id, Seat.closed_at.is_(None),
-                                                 Seat.stage.in_(stages))
+        select(Seat.sample_id, Seat.stage, Sample.duration_s).join(Sample, Sample.id == Seat.sample_id)
+        .where(Seat.holder_id == user_id, Seat.closed_at.is_(None), Seat.stage.in_(stages))
         .order_by(Seat.claimed_at).limit(1)
     ).first()
-    return None if row is None else (row.sample_id, row.stage)
+    return None if row is None else Task(*row)
 
 
-def claim(session: Session, user_id: int, stage: str, where: list, lease_s: float, *,
-          include_skipped: bool = False) -> str | None:
-    """Claim the first free seat at `stage` among the samples `where` selects; the claimed sample id or None.
+@functools.cache
+def _claim_statement(by_group: bool, include_skipped: bool):
+    """The claim UPDATE, built once per shape with bound parameters (building it per call cost more CPU than
+    running it)."""
+    mine = aliased(Seat)
+    user = bindparam("p_user")
+    conditions = [Seat.closed_at.is_(None), Seat.stage == bindparam("p_stage"),
+                  or_(Seat.holder_id.is_(None), Seat.lease_until <= bindparam("p_now")),
+                  ~exists().where(mine.sample_id == Seat.sample_id, mine.stage == Seat.stage, mine.holder_id == user),
+                  ~exists().where(Report.sample_id == Seat.sample_id, Report.user_id == user,
+                                  Report.handled_at.is_(None))]
+    if by_group:
+        conditions.append(Seat.group_id.in_(bindparam("p_groups", expanding=True)))
+    if not include_skipped:
+        conditions.append(~exists().where(TaskSkip.sample_id == Seat.sample_id, TaskSkip.user_id == user,
+                                          TaskSkip.stage == Seat.stage))
+    target = (select(Seat.id).where(*conditions).order_by(Seat.seq, Seat.seat_no).limit(1)
+              .with_for_update(skip_locked=True).scalar_subquery())
+    return (update(Seat).where(Seat.id == target)
+            .values(lapsed_holder_id=Seat.holder_id, holder_id=user, claimed_at=bindparam("p_now"),
+                    lease_until=bindparam("p_until"))
+            .returning(Seat.sample_id, Seat.stage,
+                       select(Sample.duration_s).where(Sample.id == Seat.sample_id).scalar_subquery())
+            .execution_options(synchronize_session=False))
+
+
+def claim(session: Session, user_id: int, stage: str, group_ids: list[int] | None, lease_s: float, *,
+          include_skipped: bool = False) -> Task | None:
+    """Claim the first free seat at `stage` of the samples of `group_ids` (None: any group); the task, or None.
 
     Never a sample the person already holds or held a seat of at this rung (voted on), reported and
     still waiting for the leader, or (unless `include_skipped`) set aside.
     """
+    if group_ids is not None and not group_ids:
+        return None
     now = utcnow()
-    mine = aliased(Seat)
-    conditions = [Seat.closed_at.is_(None), Seat.stage == stage, _free(now), *where,
-                  ~exists().where(mine.sample_id == Seat.sample_id, mine.stage == stage, mine.holder_id == user_id),
-                  ~exists().where(Report.sample_id == Seat.sample_id, Report.user_id == user_id,
-                                  Report.handled_at.is_(None))]
-    if not include_skipped:
-        conditions.append(~exists().where(TaskSkip.sample_id == Seat.sample_id, TaskSkip.user_id == user_id,
-                                          TaskSkip.stage == stage))
-    target = (select(Seat.id).where(*conditions).order_by(Seat.seq, Seat.seat_no).limit(1)
-              .with_for_update(skip_locked=True).scalar_subquery())
-    return session.execute(
-        update(Seat).where(Seat.id == target)
-        .values(lapsed_holder_id=Seat.holder_id, holder_id=user_id, claimed_at=now,
-                lease_until=now + timedelta(seconds=lease_s))
-        .returning(Seat.sample_id).execution_options(synchronize_session=False)
-    ).scalar()
+    params = {"p_user": user_id, "p_stage": stage, "p_now": now, "p_until": now + timedelta(seconds=lease_s)}
+    if group_ids is not None:
+        params["p_groups"] = list(group_ids)
+    row = session.execute(_claim_statement(group_ids is not None, include_skipped), params).first()
+    return None if row is None else Task(*row)
 
 
 def renew(session: Session, user_id: int, sample_id: str, stage: str, lease_s: float) -> datetime | None:
@@ -104,22 +128,21 @@ def renew(session: Session, user_id: int, sample_id: str, stage: str, lease_s: f
     return until if found is not None else None
 
 
-def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) -> tuple[Seat | None, int]:
-    """The open seat a vote by `user_id` fills (their own, else a free one claimed now; None if none) and how
+def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) -> tuple[int | None, int]:
+    """The id of the open seat a vote by `user_id` fills (their own, else a free one; None if none) and how
     many other seats of the rung are still open.
 
     Called with the sample locked (no vote or rung change can interleave). Every open seat of the rung
-    is locked: a concurrent `claim` either finished first (then its seat is no longer free) or skips them.
+    is locked until the transaction ends: a concurrent `claim` either finished first (then its seat is
+    no longer free) or skips them.
     """
-    rows = list(session.scalars(select(Seat).where(Seat.sample_id == sample_id, Seat.stage == stage,
-                                                   Seat.closed_at.is_(None))
-                                .order_by(Seat.seat_no).with_for_update()))
-    seat = next((row for row in rows if row.holder_id == user_id), None)
+    rows = session.execute(select(Seat.id, Seat.holder_id, Seat.lease_until)
+                           .where(Seat.sample_id == sample_id, Seat.stage == stage, Seat.closed_at.is_(None))
+                           .order_by(Seat.seat_no).with_for_update()).all()
+    seat = next((row.id for row in rows if row.holder_id == user_id), None)
     if seat is None:
         now = utcnow()
-        seat = next((row for row in rows if row.holder_id is None or _aware(row.lease_until) <= now), None)
-        if seat is not None:
-            seat.lapsed_holder_id, seat.holder_id, seat.claimed_at = seat.holder_id, user_id, now
+        seat = next((row.id for row in rows if row.holder_id is None or _aware(row.lease_until) <= now), None)
     return seat, len(rows) - (seat is not None)
 
 
@@ -136,8 +159,15 @@ def lost_to_another(session: Session, user_id: int, sample_id: str, stage: str) 
                                                 Seat.lapsed_holder_id == user_id).limit(1)) is not None
 
 
-def fill(seat: Seat, vote_id: int) -> None:
-    seat.vote_id, seat.closed_at, seat.lease_until = vote_id, utcnow(), None
+def fill(session: Session, seat_id: int, user_id: int, vote_id: int) -> None:
+    """Close the seat with the person's vote (a free seat taken at vote time records whose lapsed lease it was)."""
+    now = utcnow()
+    taken_over = case((Seat.holder_id == user_id, Seat.lapsed_holder_id), else_=Seat.holder_id)
+    claimed = case((Seat.holder_id == user_id, Seat.claimed_at), else_=now)
+    session.execute(update(Seat).where(Seat.id == seat_id)
+                    .values(lapsed_holder_id=taken_over, claimed_at=claimed, holder_id=user_id, vote_id=vote_id,
+                            closed_at=now, lease_until=None)
+                    .execution_options(synchronize_session=False))
 
 
 def release(session: Session, user_id: int, sample_id: str | None = None, *, skip: bool = False) -> int:

@@ -131,7 +131,7 @@ def submit_vote(session: Session, settings: Settings, user: User, *, sample_id: 
         session.rollback()
         raise ConflictError("this submission id was already used for a different vote",
                             code="client_id_reused") from None
-    seats.fill(seat, vote.id)
+    seats.fill(session, seat, user.id, vote.id)
     audit.record(session, user.id, "vote.created", "sample", sample_id, vote_id=vote.id, stage=effective,
                  adjective_id=adjective_id, category=category, confidence=confidence)
     decision = None if others_open else _complete(session, settings, sample, effective, vote)

@@ -69,6 +69,8 @@ def upgrade() -> None:
     with op.batch_alter_table("seats", schema=None) as batch_op:
         batch_op.create_index("ix_seats_queue", ["stage", "group_id", "seq", "seat_no"], unique=False,
                               postgresql_where=OPEN, sqlite_where=OPEN)
+        batch_op.create_index("ix_seats_held", ["holder_id", "claimed_at"], unique=False,
+                              postgresql_where=OPEN, sqlite_where=OPEN)
     op.create_table(
         "task_skips",
         sa.Column("sample_id", sa.String(length=80), nullable=False),
@@ -144,5 +146,6 @@ def downgrade() -> None:
         "WHERE holder_id IS NOT NULL AND closed_at IS NULL AND lease_until IS NOT NULL AND claimed_at IS NOT NULL"))
     op.drop_table("task_skips")
     with op.batch_alter_table("seats", schema=None) as batch_op:
+        batch_op.drop_index("ix_seats_held", postgresql_where=OPEN, sqlite_where=OPEN)
         batch_op.drop_index("ix_seats_queue", postgresql_where=OPEN, sqlite_where=OPEN)
     op.drop_table("seats")
