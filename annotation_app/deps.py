@@ -78,7 +78,7 @@ def authenticate(session: Session, request: Request) -> Caller | None:
     uid = session_data(request).get("uid")
     if uid is None:
         return None
-    user = session.get(User, uid)
+    user = auth.user_by_id(session, uid)
     if user is None or not user.active or session_data(request).get("ep", 0) != user.session_epoch:
         return None
     return Caller(user, "cookie")

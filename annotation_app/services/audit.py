@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from annotation_app.models import AuditEvent
 
+_INSERT = insert(AuditEvent)
+
 
 def record(session: Session, actor_id: int | None, action: str, entity: str, entity_id: object,
            **detail: Any) -> None:
@@ -18,9 +20,8 @@ def record(session: Session, actor_id: int | None, action: str, entity: str, ent
     A plain INSERT (pending objects are flushed first, so events keep the order of the changes): the
     log is written on every vote, and the ORM's unit of work cost more than the insert itself.
     """
-    session.execute(insert(AuditEvent).values(
-        actor_id=actor_id, action=action, entity=entity, entity_id=str(entity_id),
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)))
+    session.execute(_INSERT, {"actor_id": actor_id, "action": action, "entity": entity, "entity_id": str(entity_id),
+                              "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)})
 
 
 def events(session: Session, *, entity: str | None = None, entity_id: object | None = None,

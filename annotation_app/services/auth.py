@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -12,10 +13,10 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from annotation_app.models import ApiToken, LoginFailure, User, utcnow
+from annotation_app.models import ApiToken, LoginFailure, Membership, User, utcnow
 from annotation_app.services import audit, seats
 from core.errors import AuthenticationError, TooManyAttempts
 from core.manifest import atomic_write_text
@@ -91,12 +92,37 @@ def create_token(session: Session, user: User, name: str = "", *, actor_id: int 
     return token
 
 
+@functools.cache
+def _caller_query(by_token: bool):
+    """The person and their current membership in one query (by token hash or by user id), built once."""
+    query = select(User, Membership).outerjoin(
+        Membership, (Membership.user_id == User.id) & Membership.ended_at.is_(None))
+    if by_token:
+        return query.join(ApiToken, ApiToken.user_id == User.id).where(
+            ApiToken.token_hash == bindparam("p_hash"), ApiToken.revoked_at.is_(None))
+    return query.where(User.id == bindparam("p_uid"))
+
+
+def _with_membership(session: Session, row) -> User | None:
+    if row is None:
+        return None
+    from annotation_app.services import people
+
+    people.remember_membership(session, row[0].id, row[1])
+    return row[0]
+
+
 def user_for_token(session: Session, token: str) -> User:
-    user = session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
-                          .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)))
+    """The active user of an unrevoked API token (their membership is read in the same query)."""
+    user = _with_membership(session, session.execute(_caller_query(True), {"p_hash": _token_hash(token)}).first())
     if user is None or not user.active:
         raise AuthenticationError("invalid or revoked API token")
     return user
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    """The user with this id, or None (their membership is read in the same query)."""
+    return _with_membership(session, session.execute(_caller_query(False), {"p_uid": user_id}).first())
 
 
 def _token_hash(token: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from annotation_app.models import ROLES, Group, Membership, Project, User, utcnow
@@ -97,8 +97,27 @@ def user_by_name(session: Session, username: str) -> User:
     return found
 
 
+_MEMBERSHIPS = "current_memberships"  # session.info key: user id -> current membership, read once per session
+
+
 def current_membership(session: Session, user_id: int) -> Membership | None:
-    return session.scalar(select(Membership).where(Membership.user_id == user_id, Membership.ended_at.is_(None)))
+    """The person's current group membership (None: in no group), read at most once per session."""
+    known = session.info.setdefault(_MEMBERSHIPS, {})
+    if user_id not in known:
+        known[user_id] = session.scalar(select(Membership).where(Membership.user_id == user_id,
+                                                                 Membership.ended_at.is_(None)))
+    return known[user_id]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_memberships(session: Session, _transaction) -> None:
+    """What was read in a transaction is not trusted after it: the next one reads memberships afresh."""
+    session.info.pop(_MEMBERSHIPS, None)
+
+
+def remember_membership(session: Session, user_id: int, membership: Membership | None) -> None:
+    """Record a membership read along with the user (the login check reads both in one query)."""
+    session.info.setdefault(_MEMBERSHIPS, {})[user_id] = membership
 
 
 def was_member_of(session: Session, user_id: int, group_id: int | None) -> bool:
@@ -135,6 +154,7 @@ def assign(session: Session, user: User, group: Group | None, *, actor_id: int |
             return old
         old.ended_at = utcnow()
         seats.release(session, user.id)  # the seats they held in the old group go back to its queue
+    session.info.get(_MEMBERSHIPS, {}).pop(user.id, None)
     if group is None:
         session.flush()
         audit.record(session, actor_id, "membership.ended", "user", user.id)

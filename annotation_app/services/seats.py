@@ -159,15 +159,21 @@ def lost_to_another(session: Session, user_id: int, sample_id: str, stage: str) 
                                                 Seat.lapsed_holder_id == user_id).limit(1)) is not None
 
 
+@functools.cache
+def _fill_statement():
+    """Close a seat with a vote; a seat taken at vote time records whose lapsed lease it was. Built once."""
+    user = bindparam("p_user")
+    own = Seat.holder_id == user
+    return (update(Seat).where(Seat.id == bindparam("p_seat"))
+            .values(lapsed_holder_id=case((own, Seat.lapsed_holder_id), else_=Seat.holder_id),
+                    claimed_at=case((own, Seat.claimed_at), else_=bindparam("p_now")), holder_id=user,
+                    vote_id=bindparam("p_vote"), closed_at=bindparam("p_now"), lease_until=None)
+            .execution_options(synchronize_session=False))
+
+
 def fill(session: Session, seat_id: int, user_id: int, vote_id: int) -> None:
-    """Close the seat with the person's vote (a free seat taken at vote time records whose lapsed lease it was)."""
-    now = utcnow()
-    taken_over = case((Seat.holder_id == user_id, Seat.lapsed_holder_id), else_=Seat.holder_id)
-    claimed = case((Seat.holder_id == user_id, Seat.claimed_at), else_=now)
-    session.execute(update(Seat).where(Seat.id == seat_id)
-                    .values(lapsed_holder_id=taken_over, claimed_at=claimed, holder_id=user_id, vote_id=vote_id,
-                            closed_at=now, lease_until=None)
-                    .execution_options(synchronize_session=False))
+    """Close the seat with the person's vote."""
+    session.execute(_fill_statement(), {"p_seat": seat_id, "p_user": user_id, "p_vote": vote_id, "p_now": utcnow()})
 
 
 def release(session: Session, user_id: int, sample_id: str | None = None, *, skip: bool = False) -> int:
