@@ -63,14 +63,16 @@ class Task:
     duration_s: float | None
 
 
+_HELD = (select(Seat.sample_id, Seat.stage, Sample.duration_s).join(Sample, Sample.id == Seat.sample_id)
+         .where(Seat.holder_id == bindparam("p_user"), Seat.closed_at.is_(None),
+                Seat.stage.in_(bindparam("p_stages", expanding=True)))
+         .order_by(Seat.claimed_at).limit(1))
+
+
 def held(session: Session, user_id: int, stages: tuple[str, ...]) -> Task | None:
     """The oldest open seat `user_id` still holds at one of `stages` (a lapsed lease nobody took over counts
     too), or None."""
-    row = session.execute(
-        select(Seat.sample_id, Seat.stage, Sample.duration_s).join(Sample, Sample.id == Seat.sample_id)
-        .where(Seat.holder_id == user_id, Seat.closed_at.is_(None), Seat.stage.in_(stages))
-        .order_by(Seat.claimed_at).limit(1)
-    ).first()
+    row = session.execute(_HELD, {"p_user": user_id, "p_stages": list(stages)}).first()
     return None if row is None else Task(*row)
 
 
@@ -117,15 +119,24 @@ def claim(session: Session, user_id: int, stage: str, group_ids: list[int] | Non
     return None if row is None else Task(*row)
 
 
+_RENEW = (update(Seat).where(Seat.sample_id == bindparam("p_sample"), Seat.stage == bindparam("p_stage"),
+                             Seat.holder_id == bindparam("p_user"), Seat.closed_at.is_(None))
+          .values(lease_until=bindparam("p_until")).returning(Seat.id)
+          .execution_options(synchronize_session=False))
+
+
 def renew(session: Session, user_id: int, sample_id: str, stage: str, lease_s: float) -> datetime | None:
     """Extend the person's lease on their open seat (also a lapsed one nobody took); None if they hold none."""
     until = utcnow() + timedelta(seconds=lease_s)
-    found = session.execute(
-        update(Seat).where(Seat.sample_id == sample_id, Seat.stage == stage, Seat.holder_id == user_id,
-                           Seat.closed_at.is_(None))
-        .values(lease_until=until).returning(Seat.id).execution_options(synchronize_session=False)
-    ).first()
+    found = session.execute(_RENEW, {"p_sample": sample_id, "p_stage": stage, "p_user": user_id,
+                                     "p_until": until}).first()
     return until if found is not None else None
+
+
+_RUNG_SEATS = (select(Seat.id, Seat.holder_id, Seat.lease_until)
+               .where(Seat.sample_id == bindparam("p_sample"), Seat.stage == bindparam("p_stage"),
+                      Seat.closed_at.is_(None))
+               .order_by(Seat.seat_no).with_for_update())
 
 
 def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) -> tuple[int | None, int]:
@@ -136,9 +147,7 @@ def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) ->
     is locked until the transaction ends: a concurrent `claim` either finished first (then its seat is
     no longer free) or skips them.
     """
-    rows = session.execute(select(Seat.id, Seat.holder_id, Seat.lease_until)
-                           .where(Seat.sample_id == sample_id, Seat.stage == stage, Seat.closed_at.is_(None))
-                           .order_by(Seat.seat_no).with_for_update()).all()
+    rows = session.execute(_RUNG_SEATS, {"p_sample": sample_id, "p_stage": stage}).all()
     seat = next((row.id for row in rows if row.holder_id == user_id), None)
     if seat is None:
         now = utcnow()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,17 @@ class VoteResult:
     sample: Sample
 
 
+# statements of the vote path, built once (building them per vote cost more CPU than running them)
+_BUMP_VERSION = update(Sample).where(Sample.id == bindparam("p_id")).values(version=Sample.version + 1)
+_LOCK_SAMPLE = (select(Sample).where(Sample.id == bindparam("p_id")).with_for_update()
+                .execution_options(populate_existing=True))
+_EXISTING = select(Vote).where(
+    (Vote.client_id == bindparam("p_client"))
+    | ((Vote.sample_id == bindparam("p_sample")) & (Vote.voter_id == bindparam("p_voter"))
+       & (Vote.stage == bindparam("p_stage")))
+).order_by(Vote.revision.desc())
+
+
 def lock_sample(session: Session, sample_id: str) -> Sample:
     """Load the sample holding a write lock on it until the transaction ends.
 
@@ -34,10 +45,8 @@ def lock_sample(session: Session, sample_id: str) -> Sample:
     every vote transaction just as well.
     """
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(Sample).where(Sample.id == sample_id).values(version=Sample.version + 1))
-    sample = session.scalar(
-        select(Sample).where(Sample.id == sample_id).with_for_update().execution_options(populate_existing=True)
-    )
+        session.execute(_BUMP_VERSION, {"p_id": sample_id})
+    sample = session.scalar(_LOCK_SAMPLE, {"p_id": sample_id})
     if sample is None:
         raise NotFoundError(f"no sample {sample_id!r} for you")
     return sample
@@ -62,10 +71,8 @@ def _validate(adjective_id: int, confidence: float, client_id: str, settings: Se
 def _existing(session: Session, user: User, sample_id: str, stage: str, client_id: str,
               adjective_id: int, confidence: float) -> Vote | None:
     """An equal vote already stored (idempotent replay), None if none; ConflictError if a different one is."""
-    rows = list(session.scalars(select(Vote).where(
-        (Vote.client_id == client_id)
-        | ((Vote.sample_id == sample_id) & (Vote.voter_id == user.id) & (Vote.stage == stage))
-    ).order_by(Vote.revision.desc())))
+    rows = list(session.scalars(_EXISTING, {"p_client": client_id, "p_sample": sample_id, "p_voter": user.id,
+                                            "p_stage": stage}))
     by_client = next((v for v in rows if v.client_id == client_id), None)
     if by_client is not None:
         if _same(by_client, user, sample_id, adjective_id, confidence):
