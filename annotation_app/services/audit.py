@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from annotation_app.models import AuditEvent
+from annotation_app.models import AuditEvent, utcnow
 
-_INSERT = insert(AuditEvent)
+_INSERT = insert(AuditEvent.__table__)
 
 
 def record(session: Session, actor_id: int | None, action: str, entity: str, entity_id: object,
@@ -20,8 +20,10 @@ def record(session: Session, actor_id: int | None, action: str, entity: str, ent
     A plain INSERT (pending objects are flushed first, so events keep the order of the changes): the
     log is written on every vote, and the ORM's unit of work cost more than the insert itself.
     """
-    session.execute(_INSERT, {"actor_id": actor_id, "action": action, "entity": entity, "entity_id": str(entity_id),
-                              "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)})
+    session.flush()  # pending changes first: the log keeps their order and their foreign keys exist
+    session.connection().execute(_INSERT, {
+        "actor_id": actor_id, "action": action, "entity": entity, "entity_id": str(entity_id), "at": utcnow(),
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)})
 
 
 def events(session: Session, *, entity: str | None = None, entity_id: object | None = None,

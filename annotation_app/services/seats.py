@@ -30,10 +30,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, case, exists, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from annotation_app.models import Report, Sample, Seat, TaskSkip, utcnow
 
+# Core tables for the statements of the hot path (plain SQL rows: no ORM work per call)
+_S, _SAMPLES, _REPORTS, _SKIPS = Seat.__table__, Sample.__table__, Report.__table__, TaskSkip.__table__
 SEATS_PER_RUNG = {"leader": 1, "exchange": 1, "expert": 1}  # the member rung: settings.app_members_per_sample
 
 
@@ -63,16 +65,16 @@ class Task:
     duration_s: float | None
 
 
-_HELD = (select(Seat.sample_id, Seat.stage, Sample.duration_s).join(Sample, Sample.id == Seat.sample_id)
-         .where(Seat.holder_id == bindparam("p_user"), Seat.closed_at.is_(None),
-                Seat.stage.in_(bindparam("p_stages", expanding=True)))
-         .order_by(Seat.claimed_at).limit(1))
+_HELD = (select(_S.c.sample_id, _S.c.stage, _SAMPLES.c.duration_s).join(_SAMPLES, _SAMPLES.c.id == _S.c.sample_id)
+         .where(_S.c.holder_id == bindparam("p_user"), _S.c.closed_at.is_(None),
+                _S.c.stage.in_(bindparam("p_stages", expanding=True)))
+         .order_by(_S.c.claimed_at).limit(1))
 
 
 def held(session: Session, user_id: int, stages: tuple[str, ...]) -> Task | None:
     """The oldest open seat `user_id` still holds at one of `stages` (a lapsed lease nobody took over counts
     too), or None."""
-    row = session.execute(_HELD, {"p_user": user_id, "p_stages": list(stages)}).first()
+    row = session.connection().execute(_HELD, {"p_user": user_id, "p_stages": list(stages)}).first()
     return None if row is None else Task(*row)
 
 
@@ -80,25 +82,26 @@ def held(session: Session, user_id: int, stages: tuple[str, ...]) -> Task | None
 def _claim_statement(by_group: bool, include_skipped: bool):
     """The claim UPDATE, built once per shape with bound parameters (building it per call cost more CPU than
     running it)."""
-    mine = aliased(Seat)
+    mine = _S.alias()
     user = bindparam("p_user")
-    conditions = [Seat.closed_at.is_(None), Seat.stage == bindparam("p_stage"),
-                  or_(Seat.holder_id.is_(None), Seat.lease_until <= bindparam("p_now")),
-                  ~exists().where(mine.sample_id == Seat.sample_id, mine.stage == Seat.stage, mine.holder_id == user),
-                  ~exists().where(Report.sample_id == Seat.sample_id, Report.user_id == user,
-                                  Report.handled_at.is_(None))]
+    conditions = [_S.c.closed_at.is_(None), _S.c.stage == bindparam("p_stage"),
+                  or_(_S.c.holder_id.is_(None), _S.c.lease_until <= bindparam("p_now")),
+                  ~exists().where(mine.c.sample_id == _S.c.sample_id, mine.c.stage == _S.c.stage,
+                                  mine.c.holder_id == user),
+                  ~exists().where(_REPORTS.c.sample_id == _S.c.sample_id, _REPORTS.c.user_id == user,
+                                  _REPORTS.c.handled_at.is_(None))]
     if by_group:
-        conditions.append(Seat.group_id.in_(bindparam("p_groups", expanding=True)))
+        conditions.append(_S.c.group_id.in_(bindparam("p_groups", expanding=True)))
     if not include_skipped:
-        conditions.append(~exists().where(TaskSkip.sample_id == Seat.sample_id, TaskSkip.user_id == user,
-                                          TaskSkip.stage == Seat.stage))
-    target = (select(Seat.id).where(*conditions).order_by(Seat.seq, Seat.seat_no).limit(1)
+        conditions.append(~exists().where(_SKIPS.c.sample_id == _S.c.sample_id, _SKIPS.c.user_id == user,
+                                          _SKIPS.c.stage == _S.c.stage))
+    target = (select(_S.c.id).where(*conditions).order_by(_S.c.seq, _S.c.seat_no).limit(1)
               .with_for_update(skip_locked=True).scalar_subquery())
-    return (update(Seat).where(Seat.id == target)
-            .values(lapsed_holder_id=Seat.holder_id, holder_id=user, claimed_at=bindparam("p_now"),
+    return (update(_S).where(_S.c.id == target)
+            .values(lapsed_holder_id=_S.c.holder_id, holder_id=user, claimed_at=bindparam("p_now"),
                     lease_until=bindparam("p_until"))
-            .returning(Seat.sample_id, Seat.stage,
-                       select(Sample.duration_s).where(Sample.id == Seat.sample_id).scalar_subquery())
+            .returning(_S.c.sample_id, _S.c.stage,
+                       select(_SAMPLES.c.duration_s).where(_SAMPLES.c.id == _S.c.sample_id).scalar_subquery())
             .execution_options(synchronize_session=False))
 
 
@@ -115,28 +118,28 @@ def claim(session: Session, user_id: int, stage: str, group_ids: list[int] | Non
     params = {"p_user": user_id, "p_stage": stage, "p_now": now, "p_until": now + timedelta(seconds=lease_s)}
     if group_ids is not None:
         params["p_groups"] = list(group_ids)
-    row = session.execute(_claim_statement(group_ids is not None, include_skipped), params).first()
+    row = session.connection().execute(_claim_statement(group_ids is not None, include_skipped), params).first()
     return None if row is None else Task(*row)
 
 
-_RENEW = (update(Seat).where(Seat.sample_id == bindparam("p_sample"), Seat.stage == bindparam("p_stage"),
-                             Seat.holder_id == bindparam("p_user"), Seat.closed_at.is_(None))
-          .values(lease_until=bindparam("p_until")).returning(Seat.id)
+_RENEW = (update(_S).where(_S.c.sample_id == bindparam("p_sample"), _S.c.stage == bindparam("p_stage"),
+                             _S.c.holder_id == bindparam("p_user"), _S.c.closed_at.is_(None))
+          .values(lease_until=bindparam("p_until")).returning(_S.c.id)
           .execution_options(synchronize_session=False))
 
 
 def renew(session: Session, user_id: int, sample_id: str, stage: str, lease_s: float) -> datetime | None:
     """Extend the person's lease on their open seat (also a lapsed one nobody took); None if they hold none."""
     until = utcnow() + timedelta(seconds=lease_s)
-    found = session.execute(_RENEW, {"p_sample": sample_id, "p_stage": stage, "p_user": user_id,
-                                     "p_until": until}).first()
+    found = session.connection().execute(
+        _RENEW, {"p_sample": sample_id, "p_stage": stage, "p_user": user_id, "p_until": until}).first()
     return until if found is not None else None
 
 
-_RUNG_SEATS = (select(Seat.id, Seat.holder_id, Seat.lease_until)
-               .where(Seat.sample_id == bindparam("p_sample"), Seat.stage == bindparam("p_stage"),
-                      Seat.closed_at.is_(None))
-               .order_by(Seat.seat_no).with_for_update())
+_RUNG_SEATS = (select(_S.c.id, _S.c.holder_id, _S.c.lease_until)
+               .where(_S.c.sample_id == bindparam("p_sample"), _S.c.stage == bindparam("p_stage"),
+                      _S.c.closed_at.is_(None))
+               .order_by(_S.c.seat_no).with_for_update())
 
 
 def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) -> tuple[int | None, int]:
@@ -147,7 +150,7 @@ def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) ->
     is locked until the transaction ends: a concurrent `claim` either finished first (then its seat is
     no longer free) or skips them.
     """
-    rows = session.execute(_RUNG_SEATS, {"p_sample": sample_id, "p_stage": stage}).all()
+    rows = session.connection().execute(_RUNG_SEATS, {"p_sample": sample_id, "p_stage": stage}).all()
     seat = next((row.id for row in rows if row.holder_id == user_id), None)
     if seat is None:
         now = utcnow()
@@ -172,17 +175,18 @@ def lost_to_another(session: Session, user_id: int, sample_id: str, stage: str) 
 def _fill_statement():
     """Close a seat with a vote; a seat taken at vote time records whose lapsed lease it was. Built once."""
     user = bindparam("p_user")
-    own = Seat.holder_id == user
-    return (update(Seat).where(Seat.id == bindparam("p_seat"))
-            .values(lapsed_holder_id=case((own, Seat.lapsed_holder_id), else_=Seat.holder_id),
-                    claimed_at=case((own, Seat.claimed_at), else_=bindparam("p_now")), holder_id=user,
+    own = _S.c.holder_id == user
+    return (update(_S).where(_S.c.id == bindparam("p_seat"))
+            .values(lapsed_holder_id=case((own, _S.c.lapsed_holder_id), else_=_S.c.holder_id),
+                    claimed_at=case((own, _S.c.claimed_at), else_=bindparam("p_now")), holder_id=user,
                     vote_id=bindparam("p_vote"), closed_at=bindparam("p_now"), lease_until=None)
             .execution_options(synchronize_session=False))
 
 
 def fill(session: Session, seat_id: int, user_id: int, vote_id: int) -> None:
     """Close the seat with the person's vote."""
-    session.execute(_fill_statement(), {"p_seat": seat_id, "p_user": user_id, "p_vote": vote_id, "p_now": utcnow()})
+    session.connection().execute(_fill_statement(),
+                                 {"p_seat": seat_id, "p_user": user_id, "p_vote": vote_id, "p_now": utcnow()})
 
 
 def release(session: Session, user_id: int, sample_id: str | None = None, *, skip: bool = False) -> int:
