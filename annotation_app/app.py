@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from core.errors import (
 from core.settings import Settings, get_settings
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 THREADS = 16  # request threads per worker process
 # Database connections kept open per worker: one per request thread and a few spare. A smaller pool with
 # overflow closes and reopens connections under load, and every new PostgreSQL connection costs the
@@ -202,3 +204,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        """A bug or an outage (the database gone): logged with its traceback, answered in the one error shape."""
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(request, 500, "server_error", "something went wrong on the server",
+                              "try again in a moment; if it keeps happening, tell the admin")

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from annotation_app.models import User
 from annotation_app.services import auth
-from core.errors import AuthenticationError, PermissionDenied
+from core.errors import AuthenticationError, NotFoundError, PermissionDenied
 from core.settings import Settings
 
 T = TypeVar("T")
@@ -25,6 +25,17 @@ COOKIE_NAME = "emotions_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+MAX_DB_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
+
+
+def db_id(value: int, what: str) -> int:
+    """A numeric id from a path, checked at the edge: one no row can have is simply not found (404), never a
+    database overflow."""
+    if not 1 <= value <= MAX_DB_ID:
+        raise NotFoundError(f"no {what} {value}")
+    return value
 
 
 def client_address(request: Request) -> str:

@@ -1,10 +1,11 @@
-"""ORM models of the annotation app: people, groups, samples, assignments, votes, reviews and the audit log."""
+"""ORM models of the annotation app: people, groups, samples, seats, votes, reviews and the audit log."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -328,6 +329,34 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(80))
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+# The database itself refuses to change or remove an audit event (not only this ORM): one trigger per dialect.
+AUDIT_APPEND_ONLY_DDL = {
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$",
+        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+    ],
+}
+AUDIT_APPEND_ONLY_DROP = {
+    "postgresql": ["DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events",
+                   "DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events",
+                   "DROP FUNCTION IF EXISTS audit_events_append_only()"],
+    "sqlite": ["DROP TRIGGER IF EXISTS audit_events_no_update", "DROP TRIGGER IF EXISTS audit_events_no_delete"],
+}
+for _dialect, _statements in AUDIT_APPEND_ONLY_DDL.items():
+    for _statement in _statements:
+        event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
 
 
 @event.listens_for(AuditEvent, "before_update")

@@ -18,6 +18,7 @@ from annotation_app.deps import (
     MemberUser,
     client_address,
     csrf_protect,
+    db_id,
     in_one_thread,
     released,
     session_data,
@@ -149,7 +150,7 @@ async def cast_vote(body: schemas.VoteIn, request: Request, response: Response, 
 def correct_vote(vote_id: int, body: schemas.CorrectionIn, response: Response, user: AnyUser,
                  session: DbSession, settings: AppSettings):
     """Correct one's own vote while its stage is open: a new revision replaces it (both are kept)."""
-    result = votes.correct_vote(session, settings, user, vote_id=vote_id, adjective_id=body.adjective_id,
+    result = votes.correct_vote(session, settings, user, vote_id=db_id(vote_id, "vote"), adjective_id=body.adjective_id,
                                 confidence=body.confidence, client_id=body.client_id, reason=body.reason)
     session.commit()
     if not result.created:
@@ -219,7 +220,7 @@ def leader_dashboard(user: LeaderUser, session: DbSession,
 @released
 def handle_report(report_id: int, body: schemas.ReportAction, user: LeaderOrAdmin,
                   session: DbSession) -> dict:
-    row = reviews.handle_report(session, user, report_id, body.action)
+    row = reviews.handle_report(session, user, db_id(report_id, "report"), body.action)
     session.commit()
     return {"report_id": row.id, "action": row.action}
 

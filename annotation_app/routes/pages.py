@@ -23,6 +23,7 @@ from annotation_app.deps import (
     MemberUser,
     client_address,
     csrf_protect,
+    db_id,
     released,
     session_data,
     set_session,
@@ -152,7 +153,7 @@ def leader_page(request: Request, user: LeaderUser, session: DbSession,
 @released
 def leader_report(report_id: int, action: Annotated[str, Form()], user: LeaderOrAdmin,
                   session: DbSession) -> Response:
-    reviews.handle_report(session, user, report_id, action)
+    reviews.handle_report(session, user, db_id(report_id, "report"), action)
     session.commit()
     return RedirectResponse("/leader" if user.role == "leader" else "/admin", status_code=303)
 

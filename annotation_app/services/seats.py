@@ -205,10 +205,3 @@ def release(session: Session, user_id: int, sample_id: str | None = None, *, ski
             if session.get(TaskSkip, (row.sample_id, user_id, row.stage)) is None:
                 session.add(TaskSkip(sample_id=row.sample_id, user_id=user_id, stage=row.stage))
     return len(stages)
-
-
-def regroup(session: Session, sample: Sample) -> None:
-    """Keep the seats' copy of the sample's group and order in step with the sample."""
-    session.execute(update(Seat).where(Seat.sample_id == sample.id, Seat.closed_at.is_(None))
-                    .values(group_id=sample.group_id, seq=sample.seq))
-

@@ -15,12 +15,17 @@
     const b = crypto.getRandomValues(new Uint8Array(16));
     return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   }
+  const TIMEOUT_MS = 15000;  // a server that does not answer counts as a network error (the vote stays queued)
   async function api(method, url, body) {
-    const res = await fetch(url, {
-      method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": cfg.csrf, "Accept": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const ctrl = new AbortController(), timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+    let res;
+    try {
+      res = await fetch(url, {
+        method, credentials: "same-origin", signal: ctrl.signal,
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": cfg.csrf, "Accept": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } finally { clearTimeout(timer); }
     if (res.status === 401) { window.location.href = "/login?next=" + encodeURIComponent(location.pathname); }
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     return { status: res.status, data };

@@ -174,3 +174,34 @@ def test_browser_gets_html_error_pages(world, client_of):
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
     assert client.get("/docs").status_code == 200
 
+
+
+def test_ids_out_of_range_are_not_found_in_the_error_shape(world, client_of):
+    lead = client_of(world, "alead")
+    for method, path, body in (("POST", "/api/reports/99999999999999999999", {"action": "dismiss"}),
+                               ("POST", "/api/reports/0", {"action": "dismiss"}),
+                               ("POST", "/api/votes/99999999999999999999/revisions",
+                                {"adjective_id": F, "confidence": 0.5, "client_id": "x"}),
+                               ("POST", "/api/votes/-1/revisions", {"adjective_id": F, "confidence": 0.5,
+                                                                    "client_id": "y"})):
+        r = lead.request(method, path, json=body)
+        assert r.status_code == 404, (path, r.status_code, r.text)
+        assert set(r.json()) == {"error"} and r.json()["error"]["code"] == "not_found"
+
+
+def test_an_unexpected_error_is_answered_in_the_one_shape(world, client_of, monkeypatch):
+    from annotation_app.services import dashboard
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(dashboard, "leader_dashboard", broken)
+    lead = client_of(world, "alead")
+    lead_raising = type(lead)(lead.app, raise_server_exceptions=False)
+    lead_raising.headers.update(lead.headers)
+    r = lead_raising.get("/api/leader/dashboard")
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "server_error", "message": "something went wrong on the server",
+                                  "remedy": "try again in a moment; if it keeps happening, tell the admin"}}
+    page = lead_raising.get("/api/leader/dashboard", headers={"Accept": "text/html"})
+    assert page.status_code == 500 and "a bug" not in page.text

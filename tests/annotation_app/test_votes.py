@@ -269,3 +269,16 @@ def test_strict_rule_setting_sends_2_1_1_up_the_ladder(sqlite_url, world_factory
     assert vote(world, "alead", s0, S).decision.next_stage == "exchange"  # 2 of 4 is no strict majority
     assert vote(world, "blead", s0, S).decision.category == "Sadness"     # 3 of 5 is
     assert state(world, s0) == ("resolved", "exchange", "Sadness", "exchange")
+
+
+def test_the_database_itself_refuses_to_change_the_audit_log(world):
+    """Not only the ORM hook: a plain UPDATE or DELETE on the table fails in SQLite and PostgreSQL."""
+    from sqlalchemy import text
+
+    vote(world, "a1", world.samples[0], F)
+    engine = world.factory.kw["bind"]
+    for statement in ("UPDATE audit_events SET action = 'tampered'", "DELETE FROM audit_events"):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    with world.session() as session:
+        assert session.scalar(select(AuditEvent.action).where(AuditEvent.action == "vote.created")) == "vote.created"
