@@ -196,7 +196,10 @@ def write_hf_metadata(writer: Writer, manifest: pd.DataFrame) -> list[str]:
 
 
 def write_urls(writer: Writer, built: pd.DataFrame, manifest: pd.DataFrame) -> int:
-    """urls.csv (Kinetics-style): platform ids, page URLs and labels, no media; returns rows without a URL."""
+    """urls.csv (Kinetics-style): platform ids, page URLs and labels, no media.
+
+    Returns the number of rows with neither a URL nor a platform + platform_id to fetch the video by.
+    """
     url = built["url"] if "url" in built.columns else pd.Series(None, index=built.index)
     page = built["page_url"] if "page_url" in built.columns else pd.Series(None, index=built.index)
     url = url.where(url.notna() & url.astype(str).str.strip().ne(""), page)
@@ -211,7 +214,11 @@ def write_urls(writer: Writer, built: pd.DataFrame, manifest: pd.DataFrame) -> i
         "split": manifest["split"],
     })
     writer.text("urls.csv", csv_text(frame))
-    return int(frame["url"].isna().sum())
+
+    def filled(col: str) -> pd.Series:
+        return frame[col].notna() & frame[col].astype("string").fillna("").str.strip().ne("")
+
+    return int((~(filled("url") | (filled("platform") & filled("platform_id")))).sum())
 
 
 def _tar_member(tar: tarfile.TarFile, name: str, data: bytes | None = None, path: Path | None = None) -> None:
