@@ -214,14 +214,14 @@ def build_variant(variant: str, recipe: DatasetRecipe, table: pd.DataFrame, clea
     manifest = exports.manifest_frame(built, vocab)
 
     writer = exports.Writer(folder, recipe.media, digests, trust_names=not recipe.rehash_media)
-    exports.write_manifests(writer, manifest)
+    exports.write_manifests(writer, manifest, vocab)
     urls_missing = 0
     if recipe.urls_only:
         urls_missing = exports.write_urls(writer, built, manifest)
     else:
         if with_media:
             exports.write_media(writer, built)
-        exports.write_hf_metadata(writer, manifest)
+        exports.write_hf_metadata(writer, manifest, vocab)
     if recipe.webdataset and with_media:
         exports.write_webdataset(writer, manifest, recipe.shard_size)
 

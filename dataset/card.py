@@ -147,11 +147,12 @@ def render(ctx: dict[str, Any]) -> str:
             "- `splits/<split>.txt`: sample ids per split.",
             "- `stats.json`: every number of this card; `recipe.yaml`: the resolved recipe; `SHA256SUMS`: checksums."]
     if files.get("media"):
-        out += ["- `data/<split>/`: the videos and a `metadata.csv` per split (Hugging Face folder layout, e.g. "
-                "`load_dataset('videofolder', data_dir='data')`).",
+        out += ["- `data/<split>/`: the videos and a `metadata.parquet` per split (Hugging Face folder layout: "
+                "`load_dataset('videofolder', data_dir='data')` reads `label` as a ClassLabel over the categories "
+                "above).",
                 "- `cache/`: the training cache from cleaning (frames, MFCC, posters), hard-linked or copied."]
     elif not files.get("urls"):
-        out.append("- `data/<split>/metadata.csv`: labels per split (no media in this build).")
+        out.append("- `data/<split>/metadata.parquet`: labels per split (no media in this build).")
     if files.get("urls"):
         out.append("- `urls.csv`: platform ids, page URLs and labels, no media (fetch the videos yourself).")
     if files.get("webdataset"):

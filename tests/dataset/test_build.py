@@ -101,8 +101,9 @@ def test_media_are_hard_linked_in_a_hugging_face_layout(project, tmp_path):
         source = next((clean / "web").rglob(f"{sid}.mp4"))
         assert os.path.samefile(linked, source)
     assert frame["mfcc"].str.startswith("cache/mfcc/").all()
-    meta = pd.read_csv(out / "all" / "data" / "train" / "metadata.csv")
-    assert {"file_name", "label", "label_id", "sample_id"} <= set(meta.columns)
+    meta = pd.read_parquet(out / "all" / "data" / "train" / "metadata.parquet")
+    assert list(meta.columns) == ["file_name", "sample_id", "category", "label", "polarity", "duration_s", "platform"]
+    assert [CATEGORIES[i].value for i in meta["label"]] == meta["category"].tolist()
     assert all((out / "all" / "data" / "train" / f).exists() for f in meta["file_name"])
     shards = sorted((out / "all" / "wds").glob("*.tar"))
     assert [s.name for s in shards][:2] == ["test-00000.tar", "test-00001.tar"]
