@@ -1,4 +1,7 @@
-"""The dataset build: labels + clean manifest -> datasets/<name>/<version>/<variant>/ with every file, atomically."""
+"""The dataset build: labels + clean manifest -> datasets/<name>/<version>/<variant>/ with every file, atomically.
+
+A URL list (`urls_only`) may be built from the labels alone, without a clean manifest.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,16 @@ import pandas as pd
 from core.errors import ConfigError
 from core.manifest import file_sha256
 from dataset import card, exports, stats
-from dataset.inputs import join, manifest_files, media_root, read_clean, read_labels, resolve_media, vote_summary
+from dataset.inputs import (
+    join,
+    labels_alone,
+    manifest_files,
+    media_root,
+    read_clean,
+    read_labels,
+    resolve_media,
+    vote_summary,
+)
 from dataset.recipe import DatasetRecipe, dump_yaml
 from dataset.splits import assign_splits, given_splits, straddling_groups
 from dataset.variants import select
@@ -80,16 +92,26 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
-def prepare(recipe: DatasetRecipe, labels_path: Path, clean_path: Path, votes_path: Path | None = None
-            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Read, check and join the inputs: (resolved samples, clean manifest, left-out counts)."""
+def prepare(recipe: DatasetRecipe, labels_path: Path, clean_path: Path | None, votes_path: Path | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, int]]:
+    """Read, check and join the inputs: (resolved samples, clean manifest or None, left-out counts).
+
+    Without a clean manifest (`clean_path` None) only a URL list can be built, from the labels' own
+    url or platform + platform_id columns.
+    """
     vocab = recipe.vocab()
+    if clean_path is None and not recipe.urls_only:
+        raise ConfigError("without a clean manifest only a URL list can be built",
+                          remedy="pass --clean FOLDER, or build a URL list from the labels alone with --urls-only")
     labels = read_labels(labels_path, vocab)
     if recipe.require_complete and labels.left_out.get("unresolved"):
         raise ConfigError(f"labels file {labels_path}: {labels.left_out['unresolved']:,} samples are unresolved",
                           remedy="finish annotation or build without --require-complete")
-    clean = read_clean(clean_path)
-    table, left_out = join(labels, clean, include_duplicates=recipe.include_duplicates)
+    if clean_path is None:
+        clean, table, left_out = None, labels_alone(labels), dict(labels.left_out)
+    else:
+        clean = read_clean(clean_path)
+        table, left_out = join(labels, clean, include_duplicates=recipe.include_duplicates)
     if table.empty:
         reasons = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(left_out.items()) if v)
         raise ConfigError(f"labels file {labels_path}: no sample is left to build (left out: {reasons or 'none'})")
@@ -114,7 +136,7 @@ def prepare(recipe: DatasetRecipe, labels_path: Path, clean_path: Path, votes_pa
 def build(
     recipe: DatasetRecipe,
     labels_path: Path | str,
-    clean_path: Path | str,
+    clean_path: Path | str | None,
     out: Path | str | None = None,
     *,
     votes_path: Path | str | None = None,
@@ -124,10 +146,12 @@ def build(
 ) -> BuildResult:
     """Build every variant of `recipe` into `out` (default datasets/<name>/<version>); returns the numbers.
 
-    Raises ConfigError for bad input (before writing anything). The folder appears complete or not at all.
+    `clean_path` None builds a URL list (`recipe.urls_only`) from the labels alone. Raises ConfigError for
+    bad input (before writing anything). The folder appears complete or not at all.
     """
     recipe.balanced_targets()  # category names are checked before any work
-    labels_path, clean_path = Path(labels_path), Path(clean_path)
+    labels_path = Path(labels_path)
+    clean_path = Path(clean_path) if clean_path is not None else None
     votes_path = Path(votes_path) if votes_path is not None else None
     target = Path(out) if out is not None else default_out(recipe)
     qa = card.read_qa(qa_path)
@@ -138,8 +162,8 @@ def build(
     inputs = {
         "labels_name": labels_path.name,
         "labels_sha256": _sha_file(labels_path),
-        "clean_rows": len(clean),
-        "clean_sha256": _clean_digest(clean_path),
+        "clean_rows": len(clean) if clean is not None else None,
+        "clean_sha256": _clean_digest(clean_path) if clean_path is not None else None,
         "votes_sha256": _sha_file(votes_path),
         "qa_sha256": _files_digest(card.qa_files(qa_path)) if qa_path is not None else None,
     }
@@ -167,8 +191,8 @@ def build(
     return result
 
 
-def build_variant(variant: str, recipe: DatasetRecipe, table: pd.DataFrame, clean: pd.DataFrame, folder: Path, *,
-                  resolved: dict, inputs: dict, left_out: dict, qa: dict | None,
+def build_variant(variant: str, recipe: DatasetRecipe, table: pd.DataFrame, clean: pd.DataFrame | None,
+                  folder: Path, *, resolved: dict, inputs: dict, left_out: dict, qa: dict | None,
                   digests: dict[str, str]) -> dict[str, Any]:
     """Select, split and write one variant folder; returns its headline numbers."""
     vocab = recipe.vocab()
@@ -190,14 +214,14 @@ def build_variant(variant: str, recipe: DatasetRecipe, table: pd.DataFrame, clea
     manifest = exports.manifest_frame(built, vocab)
 
     writer = exports.Writer(folder, recipe.media, digests, trust_names=not recipe.rehash_media)
-    exports.write_manifests(writer, manifest)
+    exports.write_manifests(writer, manifest, vocab)
     urls_missing = 0
     if recipe.urls_only:
         urls_missing = exports.write_urls(writer, built, manifest)
     else:
         if with_media:
             exports.write_media(writer, built)
-        exports.write_hf_metadata(writer, manifest)
+        exports.write_hf_metadata(writer, manifest, vocab)
     if recipe.webdataset and with_media:
         exports.write_webdataset(writer, manifest, recipe.shard_size)
 

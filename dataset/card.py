@@ -94,10 +94,13 @@ def render(ctx: dict[str, Any]) -> str:
     else:
         out += ["No shortfall: every category had at least the samples asked for.", ""]
 
+    inputs = ctx["inputs"]
+    clean_line = (f"- Clean manifest: {inputs['clean_rows']:,} rows (content hash `{inputs['clean_sha256'][:16]}…`)."
+                  if inputs.get("clean_sha256") else
+                  "- Clean manifest: none; the URL list was built from the labels file alone.")
     out += ["## Provenance", "",
-            f"- Final labels: `{ctx['inputs']['labels_name']}` (sha256 `{ctx['inputs']['labels_sha256'][:16]}…`).",
-            f"- Clean manifest: {ctx['inputs']['clean_rows']:,} rows "
-            f"(content hash `{ctx['inputs']['clean_sha256'][:16]}…`).",
+            f"- Final labels: `{inputs['labels_name']}` (sha256 `{inputs['labels_sha256'][:16]}…`).",
+            clean_line,
             f"- Left out before sampling: {_counts_line(ctx['left_out'])}.",
             f"- {recipe['provenance']}", ""]
 
@@ -144,18 +147,19 @@ def render(ctx: dict[str, Any]) -> str:
             "- `splits/<split>.txt`: sample ids per split.",
             "- `stats.json`: every number of this card; `recipe.yaml`: the resolved recipe; `SHA256SUMS`: checksums."]
     if files.get("media"):
-        out += ["- `data/<split>/`: the videos and a `metadata.csv` per split (Hugging Face folder layout, e.g. "
-                "`load_dataset('videofolder', data_dir='data')`).",
+        out += ["- `data/<split>/`: the videos and a `metadata.parquet` per split (Hugging Face folder layout: "
+                "`load_dataset('videofolder', data_dir='data')` reads `label` as a ClassLabel over the categories "
+                "above).",
                 "- `cache/`: the training cache from cleaning (frames, MFCC, posters), hard-linked or copied."]
     elif not files.get("urls"):
-        out.append("- `data/<split>/metadata.csv`: labels per split (no media in this build).")
+        out.append("- `data/<split>/metadata.parquet`: labels per split (no media in this build).")
     if files.get("urls"):
         out.append("- `urls.csv`: platform ids, page URLs and labels, no media (fetch the videos yourself).")
     if files.get("webdataset"):
         out.append("- `wds/<split>-NNNNN.tar`: WebDataset shards (per sample `.json` label, video, training cache).")
     out.append("")
     if ctx.get("urls_missing"):
-        out += [f"{ctx['urls_missing']:,} samples have no URL in `urls.csv`.", ""]
+        out += [f"{ctx['urls_missing']:,} samples have neither a URL nor a platform id in `urls.csv`.", ""]
 
     out += ["## Licence and intended use", "", recipe["license"], "",
             "Intended use: research on emotion recognition in short-form videos (training and benchmarking "

@@ -56,7 +56,8 @@ def recipe_options(func):
         click.option("--split", "split", help="Split ratios TRAIN,TEST or TRAIN,VAL,TEST (default 0.8,0.2)."),
         click.option("--media", type=click.Choice(["link", "copy", "none"]), help="Media as hard links (default), "
                      "copies or none."),
-        click.option("--urls-only", is_flag=True, default=None, help="Write urls.csv with labels and no media."),
+        click.option("--urls-only", is_flag=True, default=None, help="Write urls.csv with labels and no media; "
+                     "needs no clean manifest when the labels carry url or platform,platform_id."),
         click.option("--webdataset", is_flag=True, default=None, help="Also write WebDataset tar shards."),
         click.option("--require-complete", is_flag=True, default=None, help="Refuse when a sample is unresolved."),
         click.option("--overwrite", is_flag=True, help="Replace an output folder holding a different build."),
@@ -96,7 +97,8 @@ def dataset() -> None:
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Final labels (CSV/Parquet: sample_id,category,...); default <data_dir>/labels.csv.")
 @click.option("--clean", "clean_path", type=click.Path(path_type=Path),
-              help="Clean manifest (folder of shards or one file); default <data_dir>/clean.")
+              help="Clean manifest (folder of shards or one file); default <data_dir>/clean. Optional with "
+                   "--urls-only: the labels' url or platform,platform_id columns are enough.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default datasets/<name>/<version>).")
 @click.option("--votes", "votes_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -105,12 +107,15 @@ def dataset() -> None:
               help="QA report (JSON) or the QA stage's reports folder; its agreement figures go into the card.")
 @recipe_options
 def build_cmd(labels_path, clean_path, out, votes_path, qa_path, overwrite, **options) -> None:
-    """Build the dataset variants from final labels and the clean manifest."""
+    """Build the dataset variants from final labels and the clean manifest (a URL list: from the labels alone)."""
     from dataset.build import build
 
     recipe = _recipe(**options)
     labels_path = labels_path or _data_dir() / "labels.csv"
-    clean_path = clean_path or _data_dir() / "clean"
+    if clean_path is None:
+        clean_path = _data_dir() / "clean"
+        if recipe.urls_only and not clean_path.exists():
+            clean_path = None  # a URL list from the labels alone (Kinetics-style redistribution)
     if not labels_path.exists():
         raise ConfigError(f"labels file {labels_path}: not found",
                           remedy="export the final labels from the annotation app, or pass --labels FILE")

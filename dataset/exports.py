@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -135,7 +136,17 @@ def manifest_frame(table: pd.DataFrame, vocab: Vocabulary = EMOTIONS) -> pd.Data
     return out
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
+def hf_features(vocab: Vocabulary = EMOTIONS) -> dict[str, Any]:
+    """Hugging Face `datasets` features of the Parquet files: `label` is a ClassLabel over the vocabulary.
+
+    Written into the Parquet schema metadata (key `huggingface`), where `datasets` looks for features;
+    columns not named here keep the type `datasets` derives from their Arrow type.
+    """
+    return {"label": {"_type": "ClassLabel", "names": list(vocab.names)}}
+
+
+def parquet_bytes(frame: pd.DataFrame, features: dict[str, Any] | None = None) -> bytes:
+    """`frame` as zstd Parquet; `features` (see `hf_features`) go into the schema metadata for `datasets`."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -147,6 +158,9 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
             if fixed[col].dtype == object:
                 fixed[col] = fixed[col].map(lambda v: None if v is None else str(v))
         table = pa.Table.from_pandas(fixed, preserve_index=False)
+    if features:
+        info = json.dumps({"info": {"features": features}}, sort_keys=True).encode()
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"huggingface": info})
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
     return buf.getvalue()
@@ -156,9 +170,9 @@ def csv_text(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n")
 
 
-def write_manifests(writer: Writer, manifest: pd.DataFrame) -> None:
-    """manifest.parquet, manifest.csv and splits/<split>.txt (sample ids, sorted)."""
-    writer.write("manifest.parquet", parquet_bytes(manifest))
+def write_manifests(writer: Writer, manifest: pd.DataFrame, vocab: Vocabulary = EMOTIONS) -> None:
+    """manifest.parquet (label as a ClassLabel for `datasets`), manifest.csv and splits/<split>.txt (ids, sorted)."""
+    writer.write("manifest.parquet", parquet_bytes(manifest, hf_features(vocab)))
     writer.text("manifest.csv", csv_text(manifest))
     for split, rows in manifest.groupby("split", sort=True):
         writer.text(f"splits/{split}.txt", "".join(f"{i}\n" for i in sorted(rows["sample_id"])))
@@ -175,28 +189,35 @@ def write_media(writer: Writer, built: pd.DataFrame) -> int:
     return placed
 
 
-def write_hf_metadata(writer: Writer, manifest: pd.DataFrame) -> list[str]:
-    """data/<split>/metadata.csv in the Hugging Face folder layout (file_name next to the metadata file)."""
+def write_hf_metadata(writer: Writer, manifest: pd.DataFrame, vocab: Vocabulary = EMOTIONS) -> list[str]:
+    """data/<split>/metadata.parquet in the Hugging Face folder layout (file_name next to the metadata file).
+
+    `label` is the class index and reads as a ClassLabel over the vocabulary's names (class-index order)
+    with `load_dataset("videofolder", data_dir=...)`; `category` holds the name.
+    """
     written = []
     for split, rows in manifest.groupby("split", sort=True):
         meta = pd.DataFrame({
             "sample_id": rows["sample_id"],
-            "label": rows["category"],
-            "label_id": rows["label"],
+            "category": rows["category"],
+            "label": rows["label"].astype("int64"),
             "polarity": rows["polarity"],
             "duration_s": rows["duration_s"],
             "platform": rows["platform"],
         })
         if rows["media"].notna().any():
             meta.insert(0, "file_name", [Path(m).name if isinstance(m, str) else None for m in rows["media"]])
-        rel = f"data/{split}/metadata.csv"
-        writer.text(rel, csv_text(meta))
+        rel = f"data/{split}/metadata.parquet"
+        writer.write(rel, parquet_bytes(meta.reset_index(drop=True), hf_features(vocab)))
         written.append(rel)
     return written
 
 
 def write_urls(writer: Writer, built: pd.DataFrame, manifest: pd.DataFrame) -> int:
-    """urls.csv (Kinetics-style): platform ids, page URLs and labels, no media; returns rows without a URL."""
+    """urls.csv (Kinetics-style): platform ids, page URLs and labels, no media.
+
+    Returns the number of rows with neither a URL nor a platform + platform_id to fetch the video by.
+    """
     url = built["url"] if "url" in built.columns else pd.Series(None, index=built.index)
     page = built["page_url"] if "page_url" in built.columns else pd.Series(None, index=built.index)
     url = url.where(url.notna() & url.astype(str).str.strip().ne(""), page)
@@ -211,7 +232,11 @@ def write_urls(writer: Writer, built: pd.DataFrame, manifest: pd.DataFrame) -> i
         "split": manifest["split"],
     })
     writer.text("urls.csv", csv_text(frame))
-    return int(frame["url"].isna().sum())
+
+    def filled(col: str) -> pd.Series:
+        return frame[col].notna() & frame[col].astype("string").fillna("").str.strip().ne("")
+
+    return int((~(filled("url") | (filled("platform") & filled("platform_id")))).sum())
 
 
 def _tar_member(tar: tarfile.TarFile, name: str, data: bytes | None = None, path: Path | None = None) -> None:
@@ -246,8 +271,6 @@ def _sample_files(row: Any, root: Path) -> Iterable[tuple[str, Path]]:
 
 def write_webdataset(writer: Writer, manifest: pd.DataFrame, shard_size: int) -> list[str]:
     """wds/<split>-NNNNN.tar: per sample a .json label record plus media and training-cache members."""
-    import json
-
     shards = []
     for split, rows in manifest.groupby("split", sort=True):
         rows = rows.sort_values("sample_id")

@@ -267,6 +267,45 @@ def join(labels: Labels, clean: pd.DataFrame, *, include_duplicates: bool = Fals
     return table, left_out
 
 
+def _filled(table: pd.DataFrame, column: str) -> pd.Series:
+    """True where `column` holds a non-blank value (all False when the column is absent)."""
+    if column not in table.columns:
+        return pd.Series(False, index=table.index)
+    return table[column].notna() & table[column].astype("string").fillna("").str.strip().ne("")
+
+
+def labels_alone(labels: Labels) -> pd.DataFrame:
+    """The build table from the labels alone, for a URL list without a clean manifest (Kinetics-style).
+
+    Each resolved row needs a `url` (or `page_url`), or both `platform` and `platform_id`: ConfigError names
+    the file when it has none of these columns, else the first row without a locator. A `group` column keeps
+    near-duplicates in one split; without one every sample is its own group. `duration_s` is used when given.
+    """
+    table = labels.table.copy()
+    columns = set(table.columns)
+    if not ({"url", "page_url"} & columns or {"platform", "platform_id"} <= columns):
+        raise ConfigError(
+            f"labels file {labels.source}: a URL list without a clean manifest needs a url column, or platform "
+            f"and platform_id columns (found: {', '.join(c for c in table.columns if not c.startswith('_'))})",
+            remedy="add those columns, or pass --clean with the clean manifest")
+    located = (_filled(table, "url") | _filled(table, "page_url")
+               | (_filled(table, "platform") & _filled(table, "platform_id")))
+    if not located.all():
+        row = table.iloc[_first(~located)]
+        raise ConfigError(
+            f"labels file {labels.source} {row['_row']}: sample_id {row['sample_id']!r} has no url and no "
+            "platform + platform_id", remedy="fill them in, or drop the row")
+    if "group" in columns:
+        table["group"] = table["group"].where(_filled(table, "group"), table["sample_id"]).astype(str)
+    else:
+        table["group"] = table["sample_id"]
+    for col in ("platform", "platform_id", "duration_s", *MEDIA_COLUMNS):
+        if col not in columns:
+            table[col] = None
+    table["duration_s"] = pd.to_numeric(table["duration_s"], errors="coerce")
+    return table
+
+
 def media_root(table: pd.DataFrame, clean_path: Path) -> Path:
     """The folder relative media paths start from: the clean folder, or the manifest's folder or its parent."""
     if clean_path.is_dir():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,10 +71,16 @@ def read_table(path: Path | str, required: Sequence[str], what: str) -> pd.DataF
 
 
 def _parse(data: bytes, text: str, where: str) -> pd.DataFrame:
-    """Every column as strings: Arrow's fast reader, or pandas' parser for a message naming the bad line."""
+    """Every column as strings: Arrow's fast reader, or pandas' parser for a message naming the bad line.
+
+    A file with quotes is first checked strictly (`check_quoting`): both parsers accept a quote that
+    never closes (the rest of the file becomes one value) or text after a closing quote.
+    """
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
+    if b'"' in data:
+        check_quoting(text, where)
     names = next(csv.reader(io.StringIO(text.splitlines()[0])), [])
     if len(set(names)) == len(names):
         try:
@@ -90,6 +97,61 @@ def _parse(data: bytes, text: str, where: str) -> pd.DataFrame:
         if "C error: " in detail:
             detail = detail.split("C error: ", 1)[1]
         raise ConfigError(f"{where}: malformed CSV: {detail}") from None
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # what the csv module counts as a line end
+
+
+def check_quoting(text: str, where: str) -> None:
+    """ConfigError naming `where` and the line for a quoted field that never closes or has text after its quote.
+
+    Lines count the header as 1, as the csv module counts them (LF, CRLF or CR end a line). A quote
+    inside an unquoted field (`5'10"`) is text, as in RFC 4180 readers.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    record_line = 1
+    # No field is longer than the file: lift csv's field limit so that only quoting errors are raised.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        for _ in reader:
+            record_line = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise ConfigError(f"{where} line {_unclosed_quote_line(text, record_line)}: unterminated quote: "
+                              "the quoted field opened on this line never closes",
+                              remedy="close the quote; inside a quoted field, write each quote twice") from None
+        if "expected after" in str(exc):
+            raise ConfigError(f"{where} line {reader.line_num}: malformed CSV: text after a closing quote",
+                              remedy="quote the whole field and write each quote inside it twice") from None
+        raise ConfigError(f"{where} line {reader.line_num}: malformed CSV: {exc}") from None
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _unclosed_quote_line(text: str, record_line: int) -> int:
+    """The line of the quote opening the field that never closes, in the record starting at `record_line`.
+
+    Strict parsing already reached the end of the file inside that record, so each of its earlier quoted
+    fields closed and was followed by a delimiter: walk its fields until one finds no closing quote.
+    """
+    ends = _NEWLINE.finditer(text)
+    start = 0
+    for _ in range(record_line - 1):
+        start = next(ends).end()
+    pos = start
+    while True:
+        if text.startswith('"', pos):
+            close = text.find('"', pos + 1)
+            while close >= 0 and text.startswith('"', close + 1):  # a doubled quote is text
+                close = text.find('"', close + 2)
+            if close < 0:
+                return record_line + len(_NEWLINE.findall(text, start, pos))
+            pos = close + 1
+        comma = text.find(",", pos)
+        if comma < 0:  # cannot happen after csv's error; the record start is the best guess
+            return record_line
+        pos = comma + 1
 
 
 def _line(mask: pd.Series) -> int:

@@ -101,8 +101,9 @@ def test_media_are_hard_linked_in_a_hugging_face_layout(project, tmp_path):
         source = next((clean / "web").rglob(f"{sid}.mp4"))
         assert os.path.samefile(linked, source)
     assert frame["mfcc"].str.startswith("cache/mfcc/").all()
-    meta = pd.read_csv(out / "all" / "data" / "train" / "metadata.csv")
-    assert {"file_name", "label", "label_id", "sample_id"} <= set(meta.columns)
+    meta = pd.read_parquet(out / "all" / "data" / "train" / "metadata.parquet")
+    assert list(meta.columns) == ["file_name", "sample_id", "category", "label", "polarity", "duration_s", "platform"]
+    assert [CATEGORIES[i].value for i in meta["label"]] == meta["category"].tolist()
     assert all((out / "all" / "data" / "train" / f).exists() for f in meta["file_name"])
     shards = sorted((out / "all" / "wds").glob("*.tar"))
     assert [s.name for s in shards][:2] == ["test-00000.tar", "test-00001.tar"]
@@ -231,3 +232,19 @@ def test_qa_reports_folder_and_bad_qa_file(project, tmp_path):
     (reports / "alpha.json").write_text("{oops")
     with pytest.raises(ConfigError, match=r"alpha\.json: not valid JSON"):
         build(load_recipe(media="none", variants="all"), labels, clean, tmp_path / "ds2", qa_path=reports)
+
+
+def test_url_list_from_labels_alone_keeps_groups_in_one_split(tmp_path):
+    rows = [f"s{i},{'Excitation' if i % 2 else 'Sadness'},https://example.org/{i},g{i // 4},{10 + i}\n"
+            for i in range(40)]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("sample_id,category,url,group,duration_s\n" + "".join(rows))
+    build(load_recipe(urls_only=True, variants="all"), labels, None, tmp_path / "ds")
+    frame = _manifest(tmp_path / "ds" / "all")
+    assert frame["group"].tolist() == [f"g{int(s[1:]) // 4}" for s in frame["sample_id"]]
+    assert frame.groupby("group")["split"].nunique().eq(1).all()
+    assert frame["duration_s"].sum() == sum(10 + i for i in range(40))
+    assert frame["media"].isna().all()
+    with pytest.raises(ConfigError, match=r"^without a clean manifest only a URL list can be built$"):
+        build(load_recipe(variants="all"), labels, None, tmp_path / "other")
+    assert not (tmp_path / "other").exists()

@@ -245,3 +245,15 @@ def test_line_numbers_survive_the_member_filter(tmp_path, capsys):
             "b,r1,Fear,member\na,r1,Sadness,member\n")
     rc, _, err = run(["qa", "kappa", "--votes", str(write(tmp_path, "v.csv", text))], capsys)
     assert rc == 2 and "line 6: duplicate row for item='a', rater='r1'" in err
+
+
+def test_unterminated_quote_is_one_line_naming_file_and_line(tmp_path, capsys):
+    # Accepted silently before: the open quote ran to the end of the file and "Fear\n" passed as Fear.
+    path = write(tmp_path, "votes.csv", b'item,rater,category\na,r1,Fear\na,r2,"Fear\n')
+    rc, out, err = run(["qa", "kappa", "--votes", str(path)], capsys)
+    assert rc == 2 and out == ""
+    assert err == (f"error: votes file {path} line 3: unterminated quote: the quoted field opened on this line "
+                   "never closes (close the quote; inside a quoted field, write each quote twice)\n")
+    ratings = write(tmp_path, "mos.csv", 'dataset,item,rater,rating\nd,a,r1,4\nd,"a,r2,5\n')
+    rc, _, err = run(["qa", "mos", "--ratings", str(ratings)], capsys)
+    assert rc == 2 and err.startswith(f"error: MOS ratings file {ratings} line 3: unterminated quote:")
