@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
 
 from core.errors import MissingDependency
 from core.system import require_program
@@ -91,9 +90,6 @@ class Browser:
             if fresh or time.monotonic() >= deadline:
                 return fresh
             time.sleep(0.05)
-
-    def text(self) -> str:
-        return self.driver.find_element(By.TAG_NAME, "body").text
 
     def html(self) -> str:
         """The rendered document (after scripts ran)."""

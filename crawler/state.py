@@ -115,10 +115,6 @@ class CrawlState:
         with self._lock:
             return any(k in self.done for k in keys if k)
 
-    def duplicate_of(self, sha256: str) -> str | None:
-        with self._lock:
-            return self.shas.get(sha256)
-
     # ---- writing -------------------------------------------------------------------------------
     @property
     def shard_path(self) -> Path:

@@ -13,6 +13,7 @@ from core.errors import ConfigError, NotBuiltYet
 from core.manifest import atomic_write_text
 from core.taxonomy import Category
 from dataset.recipe import DatasetRecipe
+from dataset.splits import SPLIT_ALIASES
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".3gp", ".ts", ".mpg", ".mpeg",
                             ".wmv", ".ogv"})
@@ -21,8 +22,6 @@ FOLDER_ALIASES = {
     "excited": "Excitation", "excitement": "Excitation", "sad": "Sadness", "afraid": "Fear", "scared": "Fear",
     "neutrality": "Neutral", "calm": "Relaxation", "relaxed": "Relaxation", "relax": "Relaxation", "tense": "Tension",
 }
-SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
-               "test": "test", "testing": "test"}
 
 
 CATEGORY_MODES = ("auto", "emotions", "source")
@@ -88,14 +87,14 @@ def _from_folders(root: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     rows, raw, where = [], [], []
     for path in videos:
         rel = path.relative_to(root)
-        folders = [p for p in rel.parts[:-1] if p.lower() not in SPLIT_NAMES]
+        folders = [p for p in rel.parts[:-1] if p.lower() not in SPLIT_ALIASES]
         if not folders:
             raise ConfigError(f"{root}: {rel.as_posix()} is not inside a category folder",
                               remedy="use one sub-folder per category, or a labels.csv (file,category)")
         # The category folder: the first one that names an eMotions category, else the first one.
         raw.append(next((f for f in folders if _emotions_name(f, {}) is not None), folders[0]))
         where.append(f"{root}: folder of {rel.as_posix()}")
-        split = next((SPLIT_NAMES[p.lower()] for p in rel.parts[:-1] if p.lower() in SPLIT_NAMES), None)
+        split = next((SPLIT_ALIASES[p.lower()] for p in rel.parts[:-1] if p.lower() in SPLIT_ALIASES), None)
         row = {"file": rel.as_posix(), "category": None}
         if split is not None:
             row["split"] = split
@@ -119,7 +118,7 @@ def _from_labels_csv(root: Path, path: Path) -> tuple[pd.DataFrame, list[str]]:
         if not (root / file).is_file():
             raise ConfigError(f"labels file {path} line {line}: file {file!r} not found in {root}")
     if "split" in frame.columns:
-        frame["split"] = frame["split"].str.strip().str.lower().map(SPLIT_NAMES).fillna(frame["split"])
+        frame["split"] = frame["split"].str.strip().str.lower().map(SPLIT_ALIASES).fillna(frame["split"])
     return frame, frame["category"].tolist()
 
 

@@ -11,8 +11,9 @@ from core.errors import ConfigError
 from dataset.variants import draw_keys, largest_remainder
 
 SPLIT_ORDER = ("train", "val", "test")
-_SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
-                  "dev": "val", "test": "test", "testing": "test"}
+# Split names as public datasets spell them (matched lower-case) -> ours; the one list, the importer uses it too.
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                 "dev": "val", "test": "test", "testing": "test"}
 
 
 def split_targets(counts: Mapping[str, int], ratios: Mapping[str, float]) -> dict[str, dict[str, int]]:
@@ -86,7 +87,7 @@ def given_splits(table: pd.DataFrame, column: str, source: str = "labels") -> pd
     if column not in table.columns:
         raise ConfigError(f"{source}: no column {column!r} to take splits from", remedy="fix split_column")
     raw = table[column].astype(str).str.strip().str.lower()
-    mapped = raw.map(_SPLIT_ALIASES)
+    mapped = raw.map(SPLIT_ALIASES)
     if mapped.isna().any():
         bad = raw[mapped.isna()].iloc[0]
         raise ConfigError(f"{source}: split value {bad!r} in column {column!r}", remedy="use train, val or test")

@@ -150,7 +150,8 @@ def consistency(path: Path | None, stage: str | None, as_json: bool, out: Path |
               help="Previous labels CSV: item,group,label, or member votes item,rater,category,group.")
 @click.option("--set-size", type=int, default=100, show_default=True, help="Samples per set.")
 @click.option("--stages", default="sA,sB", show_default=True, help="Stage names, comma-separated.")
-@click.option("--exchange", default="cyclic", show_default=True, help="'cyclic' or an explicit 'A=B,B=C,C=A'.")
+@click.option("--exchange", default="cyclic", show_default=True,
+              help="'cyclic' or an explicit 'A:B,B:C,C:A' (the older 'A=B' form is deprecated).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--write", "write_path", type=_FILE, default=Path("reports/qa/crosscheck-plan.csv"), show_default=True,
               help="Plan CSV (one row per sample; add rater,label columns to make it a re-labels file).")

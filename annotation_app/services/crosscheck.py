@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
@@ -10,49 +9,46 @@ from sqlalchemy.orm import Session
 
 from annotation_app.models import CrossCheckItem, CrossCheckSet, Group, Membership, Sample, User, Vote
 from annotation_app.services import audit, people, queue
-from core.errors import ConflictError, InvalidRequest, NotFoundError, PermissionDenied
+from core.crosscheck import draw_sets as crosscheck_draw
+from core.errors import ConfigError, ConflictError, InvalidRequest, NotFoundError, PermissionDenied
 from core.settings import Settings
-from core.taxonomy import CATEGORIES, Category, adjective_table
-
-# sets per category and stage (paper Sec. III-B): 3 Neutral, 2 Excitation, 1 of every other category
-DEFAULT_PLAN: dict[str, int] = {c.value: 1 for c in CATEGORIES} | {Category.NEUTRAL.value: 3,
-                                                                    Category.EXCITATION.value: 2}
+from core.taxonomy import adjective_table
 
 
 def draw_sets(session: Session, settings: Settings, name: str, *, set_size: int = 100,
               plan: dict[str, int] | None = None, seed: int = 0, actor_id: int | None = None) -> list[CrossCheckSet]:
     """Draw cross-check sets `name` (e.g. 'sA') from every group's member-decided samples, by final label.
 
-    Each set holds up to `set_size` samples of one category (fewer where the category lacks samples)
-    and goes to the group's exchange partner. A sample is drawn into at most one set.
+    The sampling is core.crosscheck.draw_sets (the one `emotions qa plan-crosscheck` uses): each set holds
+    up to `set_size` samples of one category (fewer, evenly spread, where the category lacks samples) and
+    goes to the group's exchange partner. A sample is drawn into at most one set.
     """
     if not name or len(name) > 16:
         raise InvalidRequest("a cross-check stage name has 1 to 16 characters (e.g. sA)")
     if session.scalar(select(CrossCheckSet.id).where(CrossCheckSet.name == name).limit(1)) is not None:
         raise ConflictError(f"cross-check sets {name!r} were already drawn")
-    plan = plan or DEFAULT_PLAN
-    rng = random.Random(seed)
+    rows = people.groups(session)
+    ids = {g.name: g.id for g in rows}
+    names = {g.id: g.name for g in rows}
+    partners = people.partner_map(list(ids), settings.app_exchange)
     used = exists().where(CrossCheckItem.sample_id == Sample.id)
+    labels = [(sid, names[gid], category) for sid, gid, category in session.execute(
+        select(Sample.id, Sample.group_id, Sample.final_category).where(
+            Sample.group_id.in_(list(names)), Sample.status == "resolved", Sample.decided_stage == "member",
+            ~used))]
+    try:
+        drawn, _ = crosscheck_draw(labels, partners, stages=(name,), set_size=set_size, layout=plan, seed=seed)
+    except ConfigError as exc:
+        raise InvalidRequest(exc.message) from None
     made = []
-    for group in people.groups(session):
-        target = queue.partner_group_id(session, group.id, settings)
-        if target is None or target == group.id:
-            continue
-        for category in sorted(plan):
-            pool = list(session.scalars(select(Sample).where(
-                Sample.group_id == group.id, Sample.status == "resolved", Sample.decided_stage == "member",
-                Sample.final_category == category, ~used).order_by(Sample.seq)))
-            rng.shuffle(pool)
-            for _ in range(plan[category]):
-                chosen, pool = pool[:set_size], pool[set_size:]
-                if not chosen:
-                    break
-                row = CrossCheckSet(name=name, source_group_id=group.id, target_group_id=target, category=category)
-                session.add(row)
-                session.flush()
-                session.add_all(CrossCheckItem(set_id=row.id, sample_id=s.id, previous_category=category)
-                                for s in chosen)
-                made.append(row)
+    for found in drawn:
+        row = CrossCheckSet(name=name, source_group_id=ids[found.origin_group],
+                            target_group_id=ids[found.target_group], category=found.category)
+        session.add(row)
+        session.flush()
+        session.add_all(CrossCheckItem(set_id=row.id, sample_id=sid, previous_category=found.category)
+                        for sid in found.items)
+        made.append(row)
     session.flush()
     audit.record(session, actor_id, "crosscheck.drawn", "project", "default", name=name, sets=len(made))
     return made

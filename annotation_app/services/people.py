@@ -1,9 +1,6 @@
-"""People and groups: users, memberships with history, exchange partners, and the Eq. 1 group allocation."""
+"""People and groups: users, memberships with history, exchange partners, and applying the Eq. 1 allocation."""
 
 from __future__ import annotations
-
-import string
-from dataclasses import dataclass, field
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -11,7 +8,9 @@ from sqlalchemy.orm import Session
 from annotation_app.models import ROLES, Group, Membership, Project, User, utcnow
 from annotation_app.services import audit, seats
 from annotation_app.services.auth import hash_password
-from core.errors import ConflictError, InvalidRequest, NotFoundError
+from core.allocation import GroupPlan, Person, allocate_groups, assignment_score
+from core.errors import ConfigError, ConflictError, InvalidRequest, NotFoundError
+from core.groups import exchange_partners, group_name
 
 LANGUAGES = ("en", "zh-Hans")
 PROFILE_FIELDS = ("work_experience", "msceit", "education", "culture", "leadership")
@@ -25,16 +24,6 @@ def project(session: Session, name: str = "default") -> Project:
         session.add(found)
         session.flush()
     return found
-
-
-def group_name(index: int) -> str:
-    """A, B, … Z, AA, AB, … (spreadsheet-style) for the group at 0-based `index`."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = string.ascii_uppercase[rest] + name
-    return name
 
 
 def ensure_groups(session: Session, count: int, project_name: str = "default") -> list[Group]:
@@ -173,80 +162,23 @@ def assign(session: Session, user: User, group: Group | None, *, actor_id: int |
 
 def partner_map(names: list[str], spec: str = "") -> dict[str, str]:
     """Exchange partners: 'A:B,B:C' from the setting, else cyclic in name order (A->B->C->A)."""
-    ordered = sorted(names, key=lambda n: (len(n), n))
-    mapping = {n: ordered[(i + 1) % len(ordered)] for i, n in enumerate(ordered)} if ordered else {}
-    for pair in filter(None, (p.strip() for p in spec.split(","))):
-        src, _, dst = pair.partition(":")
-        if src.strip() not in mapping or dst.strip() not in mapping:
-            raise InvalidRequest(f"exchange setting {pair!r} names an unknown group")
-        mapping[src.strip()] = dst.strip()
-    return mapping
-
-
-def assignment_score(work_experience: float, msceit: float, education: float, culture: float,
-                     leadership: float) -> float:
-    """Eq. 1: p = 0.4·we + 0.3·ms + 0.1·(eb + cb + lp), every factor on 0-100 (MSCEIT: higher is better)."""
-    return 0.4 * work_experience + 0.3 * msceit + 0.1 * (education + culture + leadership)
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Allocation input: a candidate's name, gender and Eq. 1 factors."""
-
-    name: str
-    gender: str | None
-    p: float
-    leadership: float
-
-
-@dataclass
-class GroupPlan:
-    name: str
-    leader: Person
-    members: list[Person] = field(default_factory=list)
-
-    @property
-    def mean_p(self) -> float:
-        people = [self.leader, *self.members]
-        return sum(x.p for x in people) / len(people)
+    try:
+        return exchange_partners(names, spec)
+    except ConfigError as exc:
+        raise InvalidRequest(f"exchange setting: {exc.message}") from None
 
 
 def plan_groups(people: list[Person], n_groups: int, size: int = 3, *, gender_rule: bool = True,
                 leader_by: str = "p") -> list[GroupPlan]:
-    """Pick `n_groups` leaders (highest p, or highest leadership) and deal members so group mean p balances.
+    """Leaders and balanced groups by Eq. 1 (core.allocation, the same allocation as `emotions qa allocate`).
 
-    With the gender rule each group gets size-1 male and 1 female member. Members are placed best
-    first, each into the group with the lowest total p that still has a free seat for their gender.
-    Raises InvalidRequest when the pool is too small for the rule.
+    With the gender rule each group gets size-1 male and 1 female member. Raises InvalidRequest when the
+    pool is too small for the rule.
     """
-    key = (lambda x: (x.leadership, x.p)) if leader_by == "lp" else (lambda x: (x.p, x.leadership))
-    ranked = sorted(people, key=lambda x: (-key(x)[0], -key(x)[1], x.name))
-    if len(ranked) < n_groups * (size + 1):
-        raise InvalidRequest(f"{len(ranked)} people cannot fill {n_groups} groups of 1 leader + {size} members")
-    plans = [GroupPlan(group_name(i), leader) for i, leader in enumerate(ranked[:n_groups])]
-    pool = sorted(ranked[n_groups:], key=lambda x: (-x.p, x.name))
-    if gender_rule:
-        seats = {"m": size - 1, "f": 1}
-        chosen = [x for x in pool if x.gender == "m"][: n_groups * seats["m"]]
-        chosen += [x for x in pool if x.gender == "f"][: n_groups * seats["f"]]
-        if len(chosen) < n_groups * size:
-            raise InvalidRequest(f"the gender rule needs {n_groups * seats['m']} male and {n_groups} female members")
-        pool = sorted(chosen, key=lambda x: (-x.p, x.name))
-    else:
-        pool = pool[: n_groups * size]
-    for person in pool:
-        def free(plan: GroupPlan, person: Person = person) -> bool:
-            if len(plan.members) >= size:
-                return False
-            if not gender_rule:
-                return True
-            limit = 1 if person.gender == "f" else size - 1
-            return sum(m.gender == person.gender for m in plan.members) < limit
-
-        open_plans = [g for g in plans if free(g)]
-        target = min(open_plans, key=lambda g: (g.leader.p + sum(m.p for m in g.members), g.name))
-        target.members.append(person)
-    return plans
+    try:
+        return list(allocate_groups(people, n_groups, size, gender_rule=gender_rule, leader_by=leader_by).groups)
+    except ConfigError as exc:
+        raise InvalidRequest(exc.message) from None
 
 
 def form_groups(session: Session, *, n_groups: int, size: int, gender_rule: bool, leader_by: str,

@@ -163,3 +163,13 @@ def test_a_source_with_its_own_classes_builds_with_that_vocabulary(monkeypatch, 
         == {"anger": 5, "Trust": 5, "Joy": 2}
     assert "in 3 categories (anger, Joy, Trust" in (tmp_path / "ds" / "all" / "card.md").read_text()
     assert "categories:\n- anger\n- Joy\n- Trust" in (tmp_path / "ds" / "recipe.yaml").read_text()
+
+
+def test_split_folders_and_columns_read_every_spelling_the_build_reads(tmp_path):
+    from dataset.splits import SPLIT_ALIASES, given_splits
+
+    for i, name in enumerate(SPLIT_ALIASES):
+        _touch(tmp_path / "tree", f"{name.title()}/Fear/{i}.mp4")
+    frame = scan(tmp_path / "tree")
+    assert dict(zip(frame["file"].str.split("/").str[0].str.lower(), frame["split"], strict=True)) == SPLIT_ALIASES
+    assert given_splits(pd.DataFrame({"split": list(SPLIT_ALIASES)}), "split").tolist() == list(SPLIT_ALIASES.values())

@@ -44,11 +44,18 @@ def test_small_category_shrinks_with_a_warning():
 
 def test_exchange_mapping():
     assert exchange_mapping(["A", "B", "C"]) == {"A": "B", "B": "C", "C": "A"}
-    assert exchange_mapping(["A", "B"], "A=B,B=A") == {"A": "B", "B": "A"}
+    assert exchange_mapping(["A", "B"], "A:B,B:A") == {"A": "B", "B": "A"}
     with pytest.raises(ConfigError):
+        exchange_mapping(["A", "B"], "A:A,B:B")
+    with pytest.raises(ConfigError):
+        exchange_mapping(["A", "B", "C"], "A:B")
+
+
+def test_exchange_mapping_still_reads_the_deprecated_equals_form():
+    with pytest.deprecated_call(match="deprecated"):
+        assert exchange_mapping(["A", "B"], "A=B,B=A") == {"A": "B", "B": "A"}
+    with pytest.deprecated_call(), pytest.raises(ConfigError):
         exchange_mapping(["A", "B"], "A=A,B=B")
-    with pytest.raises(ConfigError):
-        exchange_mapping(["A", "B", "C"], "A=B")
 
 
 def people(n_m: int = 9, n_f: int = 5, seed: int = 1) -> pd.DataFrame:
