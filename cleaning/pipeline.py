@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,20 +19,14 @@ from typing import Any
 from cleaning.dedupe import near_duplicate_groups, pick_kept
 from cleaning.executors import Executor, LocalExecutor
 from cleaning.frames import hex_to_hashes
+from cleaning.outputs import shard_stats, write_outputs
 from cleaning.recipe import Recipe
 from cleaning.sources import InputVideo, discover
 from cleaning.worker import clean_one, crashed_row
-from core.manifest import (
-    atomic_write_json,
-    atomic_write_text,
-    complete_shards,
-    file_sha256,
-    read_rows,
-    write_shard,
-)
+from core.manifest import complete_shards, file_sha256, read_rows, write_shard
 
 DERIVED = ("web_mp4", "poster", "wav", "frames", "mfcc")
-MANIFEST_DIR, WORK_DIR = "manifest", ".work"
+WORK_DIR = ".work"
 
 
 def _sha(video: InputVideo) -> str | None:
@@ -128,13 +120,6 @@ def finalise(out: Path, tasks: list[dict[str, Any]], results: dict[int, dict[str
     return rows
 
 
-def _shard_stats(rows: list[dict[str, Any]], started: float) -> dict[str, Any]:
-    return {"status": dict(Counter(r["status"] for r in rows)),
-            "reasons": dict(Counter(r["reason"] for r in rows if r["reason"])),
-            "duration_s": round(sum(r.get("duration_s") or 0 for r in rows if r["status"] == "kept"), 3),
-            "seconds": round(time.time() - started, 3)}
-
-
 def run_clean(source: Path | str, out: Path | str, recipe: Recipe, *, executor: Executor | None = None,
               progress: Callable[[int], None] | None = None,
               on_total: Callable[[int], None] | None = None) -> dict[str, Any]:
@@ -175,7 +160,7 @@ def run_clean(source: Path | str, out: Path | str, recipe: Recipe, *, executor: 
             progress(1)
         if waiting[shard] == 0:
             rows = [results[t["index"]] for t in shards[shard]]
-            write_shard(work, "videos", shard, rows, _shard_stats(rows, shard_started))
+            write_shard(work, "videos", shard, rows, shard_stats(rows, shard_started))
     for row in results.values():
         row.pop("_index", None)
     rows = finalise(out, tasks, results, recipe)
@@ -187,33 +172,3 @@ def _inside(path: Path, folder: Path) -> bool:
         return path.resolve().is_relative_to(folder)
     except OSError:
         return False
-
-
-def write_outputs(out: Path, rows: list[dict[str, Any]], recipe: Recipe, started: float, executor: str,
-                  resumed: int) -> dict[str, Any]:
-    """Final manifest shards (+ stats), manifest.parquet, resolved recipe and the run summary."""
-    import pandas as pd
-
-    manifest = out / MANIFEST_DIR
-    manifest.mkdir(exist_ok=True)
-    for old in manifest.glob("clean-*"):
-        old.unlink()
-    for i in range(0, max(1, len(rows)), recipe.shard_size):
-        chunk = rows[i:i + recipe.shard_size]
-        write_shard(manifest, "clean", i // recipe.shard_size, chunk, _shard_stats(chunk, started))
-    frame = pd.DataFrame(rows)
-    for column in frame.columns:  # carried metadata may nest or mix types: such columns are stored as JSON text
-        kinds = {type(v) for v in frame[column] if v is not None and v == v}
-        if len(kinds - {int, float}) > 1 or (kinds & {dict, list, tuple}) or (str in kinds and len(kinds) > 1):
-            frame[column] = frame[column].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
-    tmp = out / ".manifest.parquet.part"
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(out / "manifest.parquet")
-    atomic_write_text(out / "recipe.yaml", recipe.to_yaml())
-    shutil.rmtree(out / ".scratch", ignore_errors=True)
-    summary = {"videos": len(rows), "status": dict(Counter(r["status"] for r in rows)),
-               "reasons": dict(sorted(Counter(r["reason"] for r in rows if r["reason"]).items())),
-               "executor": executor, "resumed_shards": resumed, "seconds": round(time.time() - started, 2)}
-    atomic_write_json(out / "run.json", summary)
-    return summary
-

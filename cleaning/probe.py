@@ -159,8 +159,8 @@ class ProbeStep:
             return Skip(reason="corrupt", detail=f"container: {exc.message}")
         video.info = info
         video.fields.update(container=info.container, rotation=info.rotation, vfr=info.vfr,
-                            video_codec=info.video_codec, audio_codec=info.audio_codec,
-                            audio_streams=info.audio_streams, bytes=size)
+                            video_codec=info.video_codec, video_kbps=info.video_kbps, audio_codec=info.audio_codec,
+                            audio_streams=info.audio_streams, audio_channels=info.channels, bytes=size)
         claimed = video.meta.get("raw_duration_s")  # what the platform said, when the crawler recorded it
         if isinstance(claimed, int | float) and claimed > 0:
             video.fields["duration_mismatch"] = abs(claimed - info.duration_s) > max(1.0, 0.1 * claimed)
