@@ -66,27 +66,30 @@ def crawl_time(value: Any) -> datetime | None:
 Size = tuple[int, int]  # (width, height) in display pixels
 
 
-def common_size(members: Sequence[Member]) -> Size:
-    """The smallest common frame size of members: the smallest width and the smallest height."""
-    return min(m.width for m in members), min(m.height for m in members)
+def _by_size(members: Sequence[Member]) -> dict[Size, list[int]]:
+    """Member positions by frame size, smallest (fewest pixels) first."""
+    groups: dict[Size, list[int]] = {}
+    for i, m in enumerate(members):
+        groups.setdefault((m.width, m.height), []).append(i)
+    return dict(sorted(groups.items(), key=lambda item: (item[0][0] * item[0][1], item[0])))
 
 
 def measurements(members: Sequence[Member]) -> list[tuple[int, Size]]:
     """The (member position, frame size) detail measurements rule 1 needs: both members of every pair with
-    different pixel counts, at the pair's common size. Members of one size share the sizes they are seen at."""
+    different pixel counts, at the pair's common size (the smaller width and the smaller height)."""
     needed: dict[tuple[int, Size], None] = {}
-    sizes = sorted({(m.width, m.height) for m in members}, key=lambda s: (s[0] * s[1], s))
+    by_size = _by_size(members)
     for i, member in enumerate(members):
-        for small in sizes:
+        for small, same in by_size.items():
             if small[0] * small[1] >= member.pixels:
                 break
             size = (min(member.width, small[0]), min(member.height, small[1]))
             needed[(i, size)] = None
-            needed.update({(j, size): None for j, m in enumerate(members) if (m.width, m.height) == small})
+            needed.update(dict.fromkeys((j, size) for j in same))
     return list(needed)
 
 
-def frame_detail(path: str, size: tuple[int, int], duration_s: float, frames: int, timeout: float) -> float | None:
+def frame_detail(path: str, size: Size, duration_s: float, frames: int, timeout: float) -> float | None:
     """Mean variance of the Laplacian of `frames` grey frames at evenly spaced times, each scaled to `size`.
 
     None when the file yields no frame (it has gone, or no longer decodes).
@@ -120,17 +123,14 @@ def upscales(members: Sequence[Member], details: Details, ratio: float, floor: f
     Each member is compared, size by size, with the most detailed member of each smaller frame size (those
     flatter than `floor`, or not measured, judge nothing): O(members x sizes) for a group.
     """
-    by_size: dict[Size, list[int]] = {}
-    for i, m in enumerate(members):
-        by_size.setdefault((m.width, m.height), []).append(i)
-    order = sorted(by_size, key=lambda s: (s[0] * s[1], s))
+    by_size = _by_size(members)
     found: dict[int, tuple[int, Size]] = {}
     for i, member in enumerate(members):
-        for small in order:
+        for small, same in by_size.items():
             if small[0] * small[1] >= member.pixels:
                 break
             size = (min(member.width, small[0]), min(member.height, small[1]))
-            judged = [j for j in by_size[small] if (d := details.get((j, size))) is not None and d >= floor]
+            judged = [j for j in same if (d := details.get((j, size))) is not None and d >= floor]
             mine = details.get((i, size))
             if not judged or mine is None:
                 continue

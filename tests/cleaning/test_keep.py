@@ -5,7 +5,7 @@ import subprocess
 from datetime import UTC, datetime
 
 from cleaning.executors import LocalExecutor
-from cleaning.keep import Member, choose, common_size, crawl_time, frame_detail, measurements, upscales
+from cleaning.keep import Member, choose, crawl_time, frame_detail, measurements, upscales
 from cleaning.pipeline import run_clean
 from cleaning.recipe import load_recipe
 from core.manifest import read_rows, write_shard
@@ -78,11 +78,12 @@ def test_flat_or_unmeasured_members_are_not_compared():
     assert choose(members, _at(members, [None, 1.0]), RATIO, FLOOR)[0] == 1
 
 
-def test_crawl_time_and_common_size():
+def test_crawl_time_and_pair_sizes():
     assert crawl_time("2026-01-01T00:00:00") == datetime(2026, 1, 1, tzinfo=UTC)
     assert crawl_time("2026-01-01T08:00:00+08:00") == datetime(2026, 1, 1, tzinfo=UTC)
     assert crawl_time("yesterday") is None and crawl_time(17) is None and crawl_time(None) is None
-    assert common_size([_member(0, 640, 360), _member(1, 360, 640), _member(2, 426, 240)]) == (360, 240)
+    rotated = [_member(0, 640, 360), _member(1, 360, 640), _member(2, 426, 240)]  # one size per member
+    assert sorted(measurements(rotated)) == [(0, (426, 240)), (1, (360, 240)), (2, (360, 240)), (2, (426, 240))]
 
 
 def _ffmpeg(*args, cwd=None):
