@@ -2,8 +2,9 @@
 
 The pass streams training frames (fixed rate, short side N, BGR) to this process, which hashes,
 measures and JPEG-encodes them on the fly, while the same ffmpeg run writes the mono WAV, the web
-MP4 (stream copy when the source already fits, otherwise H.264/AAC) and the poster to scratch files;
-between frames this process follows the growing WAV and computes its MFCC (`cleaning.wavtail`).
+MP4 (stream copy when the source already fits, otherwise H.264/AAC with at most two audio channels)
+and the poster to scratch files; between frames this process follows the growing WAV and computes
+its MFCC (`cleaning.wavtail`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _BITEXACT = {"fflags": "+bitexact", "map_metadata": "-1"}
 _WINDOW_S = 0.05  # loudness window for the silence check
 SILENCE_FLOOR_DBFS = -120.0
 _INPUT = "input-placeholder"  # swapped for the real path after compiling (names need not be UTF-8)
+WEB_CHANNELS = 2  # the web MP4 carries at most stereo; the WAV is always mono
 
 
 def even(value: float) -> int:
@@ -115,14 +117,16 @@ class _FrameSink:
 
 
 def _web_output(stream_v: Any, stream_a: Any, info: Any, web: Any, target: Path) -> Any:
-    """The web MP4 output node: stream copy when the source is already small H.264/AAC, else re-encode."""
+    """The web MP4 output node: stream copy when the source is already small H.264 with mono/stereo AAC,
+    else re-encode (multichannel audio, e.g. 5.1, is down-mixed to stereo: browsers play two channels)."""
     import ffmpeg as fp
 
     short = min(info.width, info.height)
+    stereo_at_most = (info.channels or 0) <= WEB_CHANNELS
     fits = (info.video_codec == "h264" and info.pix_fmt == "yuv420p" and short <= web.max_short_side
             and info.fps <= web.max_fps + 0.01 and not info.vfr
             and (info.video_kbps or 0) <= web.max_video_kbps
-            and (stream_a is None or info.audio_codec == "aac"))
+            and (stream_a is None or (info.audio_codec == "aac" and stereo_at_most)))
     common = {"movflags": "+faststart", "f": "mp4", **_BITEXACT}
     streams = [stream_v] + ([stream_a] if stream_a is not None else [])
     if fits:
@@ -137,6 +141,8 @@ def _web_output(stream_v: Any, stream_a: Any, info: Any, web: Any, target: Path)
             "bufsize": f"{2 * kbps}k", "flags": "+bitexact"}
     if stream_a is not None:
         opts.update(acodec="aac", audio_bitrate=f"{web.audio_kbps}k")
+        if not stereo_at_most:
+            opts["ac"] = WEB_CHANNELS
     return fp.output(*([v, *streams[1:]]), ffmpeg.media_arg(target), **opts, **common)
 
 

@@ -1,4 +1,4 @@
-"""De-duplication: exact (same bytes) and near (perceptual frame hashes + duration), grouped with one kept.
+"""De-duplication: near duplicates found from perceptual frame hashes + duration, joined into groups.
 
 Near duplicates are found without comparing all pairs: each of `bands` tables keys every video by
 a fixed run of `band_bits` bits from each of `band_frames` fixed frame hashes (multi-index hashing
@@ -11,7 +11,6 @@ groups with union-find.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -99,10 +98,3 @@ def near_duplicate_groups(sigs: np.ndarray, durations: np.ndarray, rule: Any) ->
     """Groups (lists of row indices, ascending) of two or more near-duplicate videos."""
     pairs = verify(sigs, durations, candidate_pairs(sigs, rule.bands, rule.band_frames, rule.band_bits), rule)
     return [sorted(members) for members in _groups(len(sigs), pairs).values()]
-
-
-def pick_kept(members: Sequence[int], quality: Sequence[tuple], keep: str) -> int:
-    """The member kept: `first` = earliest input; `quality` = most pixels, then longest, then earliest."""
-    if keep == "first":
-        return min(members)
-    return max(members, key=lambda i: (*quality[i], -i))

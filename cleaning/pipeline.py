@@ -10,31 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from cleaning.dedupe import near_duplicate_groups, pick_kept
+from cleaning.dedupe import near_duplicate_groups
 from cleaning.executors import Executor, LocalExecutor
 from cleaning.frames import hex_to_hashes
+from cleaning.keep import Member, Size, choose, crawl_time, frame_detail, measurements
+from cleaning.outputs import shard_stats, write_outputs
 from cleaning.recipe import Recipe
 from cleaning.sources import InputVideo, discover
 from cleaning.worker import clean_one, crashed_row
-from core.manifest import (
-    atomic_write_json,
-    atomic_write_text,
-    complete_shards,
-    file_sha256,
-    read_rows,
-    write_shard,
-)
+from core.manifest import complete_shards, file_sha256, read_rows, write_shard
 
 DERIVED = ("web_mp4", "poster", "wav", "frames", "mfcc")
-MANIFEST_DIR, WORK_DIR = "manifest", ".work"
+WORK_DIR = ".work"
 
 
 def _sha(video: InputVideo) -> str | None:
@@ -44,54 +37,96 @@ def _sha(video: InputVideo) -> str | None:
         return None
 
 
+def _crawl_order(video: InputVideo, index: int) -> tuple[float, int]:
+    stamp = crawl_time(video.meta.get("crawled_at"))
+    return (stamp.timestamp() if stamp is not None else float("inf"), index)
+
+
 def plan(videos: list[InputVideo], threads: int = 4) -> list[dict[str, Any]]:
-    """One task per input, with its content hash; exact copies point at the first file with those bytes."""
+    """One task per input, with its content hash; exact copies point at the earliest crawled file with
+    those bytes (the earliest input when crawl times are unknown), which alone is cleaned."""
     with ThreadPoolExecutor(threads) as pool:
         shas = list(pool.map(_sha, videos))
     first: dict[str, int] = {}
+    for index, (video, sha) in enumerate(zip(videos, shas, strict=True)):
+        if sha is not None and (sha not in first or _crawl_order(video, index) < _crawl_order(videos[first[sha]],
+                                                                                              first[sha])):
+            first[sha] = index
     tasks = []
     for index, (video, sha) in enumerate(zip(videos, shas, strict=True)):
         task = {"index": index, "path": str(video.path), "source_path": video.source_path,
                 "sha256": sha, "meta": video.meta}
-        if sha is not None:
-            if sha in first:
-                task["copy_of"] = first[sha]
-            else:
-                first[sha] = index
+        if sha is not None and first[sha] != index:
+            task["copy_of"] = first[sha]
         tasks.append(task)
     return tasks
 
 
 def _copy_row(task: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
-    """The row of an exact copy: the original's facts, its own path, id and `duplicate` status."""
+    """The row of an exact copy, from its original's final row: a duplicate of the kept row of the original's
+    group, or rejected for the original's reason. It keeps its own path, id and metadata."""
     row = {k: (None if k in DERIVED else v) for k, v in original.items()}
-    row.update({**task["meta"], "source_path": task["source_path"], "status": "duplicate",
-                "reason": "exact_duplicate", "detail": f"same bytes as {original['source_path']}",
-                "duplicate_of": original["id"], "dup_group": original["id"],
+    same = f"same bytes as {original['source_path']}"
+    row.update({**task["meta"], "source_path": task["source_path"],
                 "id": hashlib.sha256(f"{task['sha256']}:{task['source_path']}".encode(
                     "utf-8", "backslashreplace")).hexdigest()})
+    if original["status"] == "rejected":
+        row.update(detail=f"{same}: {original.get('detail') or original['reason']}", duplicate_of=None,
+                   dup_group=original.get("dup_group") or original["id"])
+    else:
+        kept = original["duplicate_of"] if original["status"] == "duplicate" else original["id"]
+        row.update(status="duplicate", reason="exact_duplicate", detail=same, duplicate_of=kept,
+                   dup_group=original.get("dup_group") or kept)
     return row
 
 
-def _near_dedupe(rows: list[dict[str, Any]], recipe: Recipe) -> None:
-    """Marks near duplicates among kept rows in place (status, reason, duplicate_of, dup_group)."""
+def _near_dedupe(rows: list[dict[str, Any]], paths: list[str], recipe: Recipe) -> None:
+    """Marks near duplicates among kept rows in place (status, reason, detail, duplicate_of, dup_group)."""
     import numpy as np
 
     rule = recipe.dedupe
-    kept = [r for r in rows if r["status"] == "kept" and r.get("phash")]
+    kept = [i for i, r in enumerate(rows) if r is not None and r["status"] == "kept" and r.get("phash")]
     if len(kept) < 2:
         return
-    sigs = np.array([hex_to_hashes(r["phash"]) for r in kept], dtype=np.uint64)
-    durations = np.array([r["duration_s"] or 0.0 for r in kept], dtype=np.float64)
-    quality = [((r["width"] or 0) * (r["height"] or 0), r["duration_s"] or 0.0) for r in kept]
-    for members in near_duplicate_groups(sigs, durations, rule):
-        winner = kept[pick_kept(members, quality, rule.keep)]
-        for i in members:
-            row = kept[i]
-            row["dup_group"] = winner["id"]
-            if row is not winner:
-                row.update(status="duplicate", reason="near_duplicate", duplicate_of=winner["id"],
-                           detail=f"looks like {winner['source_path']}")
+    sigs = np.array([hex_to_hashes(rows[i]["phash"]) for i in kept], dtype=np.uint64)
+    durations = np.array([rows[i]["duration_s"] or 0.0 for i in kept], dtype=np.float64)
+    groups = [[kept[j] for j in members] for members in near_duplicate_groups(sigs, durations, rule)]
+    if not groups:
+        return
+    members = [[Member(order=i, path=paths[i], name=rows[i]["source_path"], width=rows[i]["width"] or 0,
+                       height=rows[i]["height"] or 0, duration_s=rows[i]["duration_s"] or 0.0,
+                       kbps=rows[i].get("video_kbps"), crawled_at=crawl_time(rows[i].get("crawled_at")))
+                for i in g] for g in groups]
+    details = _group_details(members, recipe) if rule.keep == "quality" else [{} for _ in members]
+    for group, measured in zip(members, details, strict=True):
+        if rule.keep == "quality":
+            winner, why = choose(group, measured, rule.upscale_detail, rule.min_detail)
+        else:
+            winner, why = 0, {i: "a later input" for i in range(1, len(group))}
+        keep = rows[group[winner].order]
+        for i, member in enumerate(group):
+            row = rows[member.order]
+            row["dup_group"] = keep["id"]
+            if row is not keep:
+                row.update(status="duplicate", reason="near_duplicate", duplicate_of=keep["id"],
+                           detail=f"looks like {keep['source_path']}, which is kept: this one is {why[i]}")
+
+
+def _group_details(groups: list[list[Member]], recipe: Recipe) -> list[dict[tuple[int, Size], float | None]]:
+    """Per group, the detail measurements its keep rule needs (ffmpeg runs in threads)."""
+    jobs = [(g, i, size) for g, group in enumerate(groups) for i, size in measurements(group)]
+    frames, timeout = recipe.dedupe.detail_frames, recipe.analyse.timeout_s
+
+    def measure(job: tuple[int, int, Size]) -> float | None:
+        g, i, size = job
+        member = groups[g][i]
+        return frame_detail(member.path, size, member.duration_s, frames, timeout)
+
+    found: list[dict[tuple[int, Size], float | None]] = [{} for _ in groups]
+    with ThreadPoolExecutor(recipe.workers or None) as pool:
+        for (g, i, size), value in zip(jobs, pool.map(measure, jobs), strict=True):
+            found[g][(i, size)] = value
+    return found
 
 
 def _drop_unreferenced(out: Path, before: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
@@ -105,34 +140,23 @@ def _drop_unreferenced(out: Path, before: list[dict[str, Any]], rows: list[dict[
 
 
 def finalise(out: Path, tasks: list[dict[str, Any]], results: dict[int, dict[str, Any]], recipe: Recipe) -> list[dict]:
-    """Final rows in input order: per-video results, exact copies, near-duplicate groups applied."""
-    rows: list[dict[str, Any]] = []
-    for task in tasks:
-        if "copy_of" in task:
-            rows.append(_copy_row(task, results[task["copy_of"]]))
-        else:
-            rows.append(dict(results[task["index"]]))
+    """Final rows in input order: per-video results, near-duplicate groups applied, then exact copies,
+    so that every `duplicate_of` names the kept row of its group."""
+    rows: list[dict[str, Any] | None] = [None if "copy_of" in t else dict(results[t["index"]]) for t in tasks]
     if recipe.dedupe.near:
-        before = [dict(r) for r in rows if r["status"] == "kept"]
-        _near_dedupe(rows, recipe)
+        before = [dict(r) for r in rows if r is not None and r["status"] == "kept"]
+        _near_dedupe(rows, [t["path"] for t in tasks], recipe)
         for row in rows:
-            if row["status"] == "duplicate" and row.get("reason") == "near_duplicate":
+            if row is not None and row["status"] == "duplicate" and row.get("reason") == "near_duplicate":
                 for key in DERIVED:
                     row[key] = None
-        _drop_unreferenced(out, before, rows)
-    for task, row in zip(tasks, rows, strict=True):  # an exact copy joins its original's group
+        _drop_unreferenced(out, before, [r for r in rows if r is not None])
+    for task in tasks:  # an exact copy joins its original's group
         if "copy_of" in task:
             original = rows[task["copy_of"]]
             original["dup_group"] = original.get("dup_group") or original["id"]
-            row["dup_group"] = original["dup_group"]
-    return rows
-
-
-def _shard_stats(rows: list[dict[str, Any]], started: float) -> dict[str, Any]:
-    return {"status": dict(Counter(r["status"] for r in rows)),
-            "reasons": dict(Counter(r["reason"] for r in rows if r["reason"])),
-            "duration_s": round(sum(r.get("duration_s") or 0 for r in rows if r["status"] == "kept"), 3),
-            "seconds": round(time.time() - started, 3)}
+            rows[task["index"]] = _copy_row(task, original)
+    return rows  # type: ignore[return-value]
 
 
 def run_clean(source: Path | str, out: Path | str, recipe: Recipe, *, executor: Executor | None = None,
@@ -175,7 +199,7 @@ def run_clean(source: Path | str, out: Path | str, recipe: Recipe, *, executor: 
             progress(1)
         if waiting[shard] == 0:
             rows = [results[t["index"]] for t in shards[shard]]
-            write_shard(work, "videos", shard, rows, _shard_stats(rows, shard_started))
+            write_shard(work, "videos", shard, rows, shard_stats(rows, shard_started))
     for row in results.values():
         row.pop("_index", None)
     rows = finalise(out, tasks, results, recipe)
@@ -187,33 +211,3 @@ def _inside(path: Path, folder: Path) -> bool:
         return path.resolve().is_relative_to(folder)
     except OSError:
         return False
-
-
-def write_outputs(out: Path, rows: list[dict[str, Any]], recipe: Recipe, started: float, executor: str,
-                  resumed: int) -> dict[str, Any]:
-    """Final manifest shards (+ stats), manifest.parquet, resolved recipe and the run summary."""
-    import pandas as pd
-
-    manifest = out / MANIFEST_DIR
-    manifest.mkdir(exist_ok=True)
-    for old in manifest.glob("clean-*"):
-        old.unlink()
-    for i in range(0, max(1, len(rows)), recipe.shard_size):
-        chunk = rows[i:i + recipe.shard_size]
-        write_shard(manifest, "clean", i // recipe.shard_size, chunk, _shard_stats(chunk, started))
-    frame = pd.DataFrame(rows)
-    for column in frame.columns:  # carried metadata may nest or mix types: such columns are stored as JSON text
-        kinds = {type(v) for v in frame[column] if v is not None and v == v}
-        if len(kinds - {int, float}) > 1 or (kinds & {dict, list, tuple}) or (str in kinds and len(kinds) > 1):
-            frame[column] = frame[column].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False))
-    tmp = out / ".manifest.parquet.part"
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(out / "manifest.parquet")
-    atomic_write_text(out / "recipe.yaml", recipe.to_yaml())
-    shutil.rmtree(out / ".scratch", ignore_errors=True)
-    summary = {"videos": len(rows), "status": dict(Counter(r["status"] for r in rows)),
-               "reasons": dict(sorted(Counter(r["reason"] for r in rows if r["reason"]).items())),
-               "executor": executor, "resumed_shards": resumed, "seconds": round(time.time() - started, 2)}
-    atomic_write_json(out / "run.json", summary)
-    return summary
-

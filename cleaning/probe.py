@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from cleaning import ffmpeg, libav
+from cleaning import ffmpeg, libav, sniff
 from cleaning.steps import Video
 from core.errors import MediaError
 from core.records import Skip
@@ -114,8 +114,21 @@ def _is_still_image(data: dict[str, Any]) -> bool:
     return any(tag in fmt for tag in _IMAGE_FORMATS) or (bool(codecs) and codecs <= _IMAGE_CODECS)
 
 
+def _unreadable(video: Video, why: str) -> Skip:
+    """A file the probe could not use: `corrupt` when its bytes are media (a container or stream signature,
+    or MP4/Matroska structure), `not_a_video` when they are not media at all (text, a picture, random data)."""
+    try:
+        found = sniff.sniff_file(video.path)
+    except OSError as exc:
+        return Skip(reason="unreadable", detail=exc.strerror or str(exc))
+    if found.is_media:
+        return Skip(reason="corrupt", detail=why)
+    return Skip(reason="not_a_video", detail=f"{sniff.describe(found)}; {why}")
+
+
 class ProbeStep:
-    """Rejects what is not a usable video container: empty, unreadable, corrupt header, image, audio only."""
+    """Rejects what is not a usable video container: empty, unreadable, not media, corrupt header, image,
+    audio only."""
 
     name = "probe"
 
@@ -137,7 +150,7 @@ class ProbeStep:
         except ffmpeg.MediaTimeout as exc:
             return Skip(reason="timeout", detail=exc.message)
         except MediaError as exc:
-            return Skip(reason="corrupt", detail=f"container: {exc.message}")
+            return _unreadable(video, f"container: {exc.message}")
         if _is_still_image(data):
             return Skip(reason="not_a_video", detail=f"still image ({(data.get('format') or {}).get('format_name')})")
         try:
@@ -146,13 +159,13 @@ class ProbeStep:
             return Skip(reason="corrupt", detail=f"container: {exc.message}")
         video.info = info
         video.fields.update(container=info.container, rotation=info.rotation, vfr=info.vfr,
-                            video_codec=info.video_codec, audio_codec=info.audio_codec,
-                            audio_streams=info.audio_streams, bytes=size)
+                            video_codec=info.video_codec, video_kbps=info.video_kbps, audio_codec=info.audio_codec,
+                            audio_streams=info.audio_streams, audio_channels=info.channels, bytes=size)
         claimed = video.meta.get("raw_duration_s")  # what the platform said, when the crawler recorded it
         if isinstance(claimed, int | float) and claimed > 0:
             video.fields["duration_mismatch"] = abs(claimed - info.duration_s) > max(1.0, 0.1 * claimed)
         if not info.has_video and info.audio_codec is None:  # e.g. a file cut off after its first box
-            return Skip(reason="corrupt", detail="no decodable stream")
+            return _unreadable(video, "no decodable stream")
         if not info.has_video:
             return Skip(reason="no_video_stream", detail=f"audio only ({info.audio_codec})")
         if info.width <= 0 or info.height <= 0:

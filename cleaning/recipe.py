@@ -89,7 +89,13 @@ class DedupeRule(_Section):
     bands: int = Field(48, ge=1, le=512, description="banding tables used to find candidate pairs")
     band_frames: int = Field(2, ge=1, description="frames contributing bits to one band key")
     band_bits: int = Field(16, ge=4, le=64, description="bits taken from each of those frames")
-    keep: str = Field("quality", description="which member of a group is kept: quality (pixels, duration) or first")
+    keep: str = Field("quality", description="which member of a group is kept: quality (the best original: never "
+                      "an upscale of another member, then the higher bitrate, then the earliest crawled) or first")
+    upscale_detail: float = Field(0.85, gt=0, le=1, description="a member with more pixels than another but less "
+                                  "than this share of its detail (at their common size) is an upscale of it")
+    min_detail: float = Field(20.0, ge=0, description="members flatter than this (Laplacian variance, grey "
+                              "levels squared) are not compared for upscaling")
+    detail_frames: int = Field(8, ge=1, le=64, description="frames per member measured for detail")
 
 
 class Recipe(_Section):

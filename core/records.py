@@ -6,10 +6,14 @@ Stages write these to their manifests (`model_dump(mode="json")`) and read them 
 
 from __future__ import annotations
 
+import types
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Record(BaseModel):
@@ -60,13 +64,17 @@ class RawVideo(Record):
 
 
 class CleanVideo(Record):
-    """One input video after cleaning: its verdict and, when kept, the derived files."""
+    """One input video after cleaning: its verdict and, when kept, the derived files.
+
+    Every column the cleaning stage writes is declared here, in the order of its manifests
+    (`manifest_schema(CleanVideo)` gives the Parquet schema); metadata carried from the crawl follows as extras.
+    """
 
     id: str = Field(description="stable id of the video (sha256 of the content)")
     source_path: str
     status: Literal["kept", "rejected", "duplicate"]
     reason: str | None = None
-    duplicate_of: str | None = None
+    duplicate_of: str | None = Field(None, description="id of the kept row of its duplicate group")
     platform: str | None = None
     duration_s: float | None = None
     width: int | None = None
@@ -79,3 +87,51 @@ class CleanVideo(Record):
     wav: str | None = None
     frames: str | None = None
     mfcc: str | None = None
+    detail: str | None = Field("", description="why the row has its status, in words")
+    dup_group: str | None = Field(None, description="id of the kept row of its duplicate group (its own id if kept)")
+    bytes: int | None = None
+    container: str | None = None
+    rotation: int | None = Field(None, description="display rotation in degrees (width/height have it applied)")
+    vfr: bool | None = Field(None, description="variable frame rate")
+    video_codec: str | None = None
+    video_kbps: float | None = Field(None, description="the source's video bitrate (the container's when unknown)")
+    audio_codec: str | None = None
+    audio_streams: int | None = None
+    audio_channels: int | None = Field(None, description="channels of the source's first audio stream")
+    duration_mismatch: bool | None = Field(None, description="probed duration differs from the platform's")
+    decoded_s: float | None = None
+    motion: float | None = Field(None, description="mean grey difference of consecutive sampled frames")
+    change_range: float | None = None
+    cache_frames: int | None = None
+    phash: str | None = Field(None, description="perceptual hashes of sampled frames, hex")
+    max_rms_dbfs: float | None = None
+
+
+_ARROW_TYPES = {str: "string", int: "int64", float: "float64", bool: "bool_"}
+
+
+def _arrow_type(annotation: Any) -> tuple[str, bool]:
+    """(pyarrow type factory name, nullable) of a field annotation: str, int, float, bool, a Literal of
+    strings, or one of those or None."""
+    args = get_args(annotation)
+    if get_origin(annotation) in (Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return _arrow_type(inner[0])[0], True
+    elif get_origin(annotation) is Literal and all(isinstance(a, str) for a in args):
+        return "string", False
+    elif annotation in _ARROW_TYPES:
+        return _ARROW_TYPES[annotation], False
+    raise TypeError(f"no Parquet column type for {annotation!r}: declare str, int, float, bool or a Literal")
+
+
+def manifest_schema(record: type[BaseModel]) -> pa.Schema:
+    """The Arrow schema of a record's manifest table: its declared fields, in declaration order, typed by
+    their annotations (a field that can be None is nullable). Needs pyarrow."""
+    import pyarrow as pa
+
+    fields = []
+    for name, info in record.model_fields.items():
+        kind, nullable = _arrow_type(info.annotation)
+        fields.append(pa.field(name, getattr(pa, kind)(), nullable=nullable))
+    return pa.schema(fields)

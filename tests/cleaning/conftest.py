@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -48,6 +49,12 @@ def bad_inputs(synth_videos, tmp_path_factory) -> dict[str, Path]:
     files["truncated"].write_bytes(blob[: len(blob) * 6 // 10])
     files["text"] = root / "notes.mp4"
     files["text"].write_text("this is not a video\n" * 20, encoding="utf-8")
+    files["html"] = root / "error_page.mp4"  # what a download saves when the platform answers with a page
+    files["html"].write_text("<!DOCTYPE html>\n<html><body><h1>403 Forbidden</h1></body></html>\n", encoding="utf-8")
+    files["random"] = root / "noise.mp4"
+    files["random"].write_bytes(random.Random(0).randbytes(20_000))
+    files["ftyp_only"] = root / "ftyp_only.mp4"  # an MP4 cut off after its first box
+    files["ftyp_only"].write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
     files["image"] = root / "picture.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x120", "-frames:v", "1", "-f", "image2", "-c:v", "png",
            str(files["image"]))

@@ -12,7 +12,10 @@ from core.manifest import read_rows
 EXPECTED = {
     "empty": ("rejected", "empty_file"),
     "truncated": ("rejected", "corrupt"),
-    "text": ("rejected", "corrupt"),
+    "text": ("rejected", "not_a_video"),
+    "html": ("rejected", "not_a_video"),
+    "random": ("rejected", "not_a_video"),
+    "ftyp_only": ("rejected", "corrupt"),
     "image": ("rejected", "not_a_video"),
     "audio_only": ("rejected", "no_video_stream"),
     "edge_no_audio": ("rejected", "no_audio_stream"),
@@ -72,6 +75,10 @@ def test_status_and_reason(bad_run, name):
 def test_precise_details(bad_run):
     named = bad_run[3]
     assert "moov atom not found" in named["text"]["detail"] or "Invalid data" in named["text"]["detail"]
+    assert named["text"]["detail"].startswith("text, not media (starts 'this is not a video this is")
+    assert named["html"]["detail"].startswith("text, not media (starts '<!DOCTYPE html> <html><body><h1>403")
+    assert named["random"]["detail"].startswith("no media signature (starts ")
+    assert named["ftyp_only"]["detail"].startswith("container: ")  # broken media: ffprobe's words only
     assert named["truncated"]["detail"].startswith(("decode:", "container:"))
     assert "600" in named["ten_minutes"]["detail"]
     assert named["exact_copy"]["duplicate_of"] == named["fear_000"]["id"]

@@ -2,7 +2,7 @@ import time
 
 import numpy as np
 
-from cleaning.dedupe import candidate_pairs, near_duplicate_groups, pick_kept, verify
+from cleaning.dedupe import candidate_pairs, near_duplicate_groups, verify
 from cleaning.frames import hashes_to_hex, hex_to_hashes, phash, sample_positions
 from cleaning.recipe import DedupeRule
 
@@ -55,12 +55,6 @@ def test_crowded_bucket_stays_linear():
     durations = np.full(5000, 10.0)
     groups = near_duplicate_groups(sigs, durations, DedupeRule())
     assert len(groups) == 1 and len(groups[0]) == 5000
-
-
-def test_keep_rule():
-    quality = [(100, 5.0), (400, 5.0), (400, 9.0)]
-    assert pick_kept([0, 1, 2], quality, "quality") == 2
-    assert pick_kept([0, 1, 2], quality, "first") == 0
 
 
 def test_phash_is_robust_to_rescaling_and_ignores_corners():
