@@ -96,13 +96,14 @@ def _postgres_pids() -> list[int]:
 
 
 def _setup(url: str, annotators: int, per_group: int, folder: Path) -> dict[str, str]:
-    """Migrate, create groups of 3 members, import per_group samples each; return user -> token."""
+    """Migrate, create groups of 3 members (4 where N is not a multiple of 3: every rung can complete), import
+    per_group samples each; return user -> token."""
     from annotation_app.services import auth, importer, people
     from core import migrate
     from core.db import make_engine, session_factory, session_scope
 
     migrate.upgrade(url)
-    n_groups = max(1, -(-annotators // 3))
+    n_groups = max(1, annotators // 3)  # groups of 3 members; a remainder joins the first groups (4 members)
     media = folder / "clip.mp4"
     media.write_bytes(os.urandom(256 * 1024))
     manifest = folder / "clean.jsonl"
@@ -114,13 +115,11 @@ def _setup(url: str, annotators: int, per_group: int, folder: Path) -> dict[str,
     tokens = {}
     with session_scope(session_factory(engine)) as session:
         groups = people.ensure_groups(session, n_groups)
-        for g_index, group in enumerate(groups):
-            for k in range(3):
-                if len(tokens) >= annotators:
-                    break
-                user = people.create_user(session, f"u{g_index:04d}_{k}", "member")
-                people.assign(session, user, group)
-                tokens[user.username] = auth.create_token(session, user, "bench")
+        for i in range(annotators):
+            group = groups[i % n_groups]
+            user = people.create_user(session, f"u{i % n_groups:04d}_{i // n_groups}", "member")
+            people.assign(session, user, group)
+            tokens[user.username] = auth.create_token(session, user, "bench")
         importer.import_manifest(session, manifest)
         importer.distribute(session, per_group)
     engine.dispose()
