@@ -10,11 +10,8 @@ from typing import Any
 
 from core.errors import ConfigError
 from core.manifest import STATS_SUFFIX
-from core.records import CleanVideo
+from core.records import VIDEO_EXTENSIONS, CleanVideo
 
-VIDEO_EXTENSIONS = frozenset(
-    [".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".3gp", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".ogv"]
-)
 # crawler keys that clash with cleaning's own manifest columns keep their value under raw_<key>
 # (`platform` is carried as it is: the clean row's platform is the crawler's)
 _OWN_KEYS = frozenset(CleanVideo.model_fields) - {"platform"}

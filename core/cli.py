@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # third-party module -> the extra that provides it
 _EXTRA_OF = {
     "requests": "crawl", "lxml": "crawl", "selenium": "crawl", "yt_dlp": "crawl",
-    "cv2": "clean", "av": "clean", "imagehash": "clean", "librosa": "clean", "ffmpeg": "clean",
+    "cv2": "clean", "av": "clean", "librosa": "clean", "ffmpeg": "clean",
     "fastapi": "app", "uvicorn": "app", "jinja2": "app",
     "statsmodels": "qa", "krippendorff": "qa", "scipy": "qa", "matplotlib": "qa",
     "pandas": "qa", "pyarrow": "qa", "torch": "model", "torchvision": "model", "sklearn": "model",

@@ -13,7 +13,7 @@ from core.system import PROGRAMS, find_program
 
 EXTRAS: dict[str, tuple[str, ...]] = {
     "crawl": ("requests", "lxml", "selenium", "yt_dlp"),
-    "clean": ("cv2", "av", "imagehash", "librosa", "ffmpeg"),
+    "clean": ("cv2", "av", "librosa", "ffmpeg"),
     "app": ("fastapi", "uvicorn", "jinja2"),
     "qa": ("statsmodels", "krippendorff", "scipy", "pandas"),
     "model": ("torch", "torchvision", "sklearn"),

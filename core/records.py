@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# File name endings of video files, for every stage that finds videos by name (crawl links, clean inputs,
+# dataset imports): one list, so a file one stage takes is never one another stage ignores.
+VIDEO_EXTENSIONS = frozenset({".3gp", ".avi", ".flv", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg", ".mts",
+                              ".ogv", ".ts", ".webm", ".wmv"})
+
 if TYPE_CHECKING:
     import pyarrow as pa
 

@@ -11,12 +11,11 @@ import pandas as pd
 
 from core.errors import ConfigError, NotBuiltYet
 from core.manifest import atomic_write_text
+from core.records import VIDEO_EXTENSIONS
 from core.taxonomy import Category
 from dataset.recipe import DatasetRecipe
 from dataset.splits import SPLIT_ALIASES
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".flv", ".3gp", ".ts", ".mpg", ".mpeg",
-                            ".wmv", ".ogv"})
 # Folder names public emotion datasets use for the eMotions categories (matched case-insensitively).
 FOLDER_ALIASES = {
     "excited": "Excitation", "excitement": "Excitation", "sad": "Sadness", "afraid": "Fear", "scared": "Fear",
@@ -79,7 +78,7 @@ def scan(folder: Path | str, aliases: Mapping[str, str] | None = None, categorie
 
 
 def _from_folders(root: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
-    videos = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+    videos = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
                     and not any(part.startswith(".") for part in p.relative_to(root).parts))
     if not videos:
         raise ConfigError(f"{root}: no video files and no labels.csv",

@@ -184,13 +184,14 @@ def read_clean(path: Path | str) -> pd.DataFrame:
         if col not in frame.columns:
             frame[col] = None
     frame["id"] = frame["id"].astype(str)
-    frame["group"] = near_duplicate_groups(frame)
+    frame["group"] = leakage_groups(frame)
     frame.attrs["source"] = where
     return frame
 
 
-def near_duplicate_groups(frame: pd.DataFrame) -> list[str]:
-    """Group name per row (the smallest id of its group): union-find over `duplicate_of` and group columns."""
+def leakage_groups(frame: pd.DataFrame) -> list[str]:
+    """Group name per row (the smallest id of its group): rows that must share a split (union-find over
+    `duplicate_of` and the group columns). Finding near-duplicates is cleaning's job (`cleaning.dedupe`)."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from core.records import VideoRef
+from core.records import VIDEO_EXTENSIONS, VideoRef
 from crawler.http import Failure
 from crawler.parsing import Problem, parse_site_page, same_host
 from crawler.recipe import CrawlRecipe
 from crawler.sources.base import Candidate, SourceContext, extra, platform_of_url, register
 
-MEDIA_SUFFIXES = (".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi", ".flv", ".ts", ".3gp")
+MEDIA_SUFFIXES = tuple(sorted(VIDEO_EXTENSIONS))
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
