@@ -250,7 +250,14 @@ def serve(host: str, port: int, workers: int, url: str | None) -> None:
     auth.secret_key(_settings())  # created once here, so every worker signs cookies with the same key
     click.echo(f"serving on http://{host}:{port} (docs at /docs) with {workers} worker(s)")
     uvicorn.run("annotation_app.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, **proxy_options(_settings().app_trusted_proxies))
+
+
+def proxy_options(trusted: str) -> dict:
+    """uvicorn's proxy settings: X-Forwarded-For rewrites the client address only when it comes from one of the
+    configured proxies (uvicorn would otherwise trust loopback, so any local caller could pick its address)."""
+    addresses = [a.strip() for a in trusted.split(",") if a.strip()]
+    return {"proxy_headers": bool(addresses), "forwarded_allow_ips": addresses or []}
 
 
 @app.command()

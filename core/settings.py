@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     )
     app_login_max_failures: int = Field(5, ge=1, description="Annotation app: failed logins allowed per window")
     app_login_window_s: int = Field(300, ge=1, description="Annotation app: login rate-limit window")
+    app_trusted_proxies: str = Field(
+        "", description="Annotation app: reverse proxies whose X-Forwarded-For is believed (comma-separated "
+                        "addresses; empty: none, the peer address counts)"
+    )
     app_qualification_pass_mark: float = Field(0.9, ge=0, le=1, description="Annotation app: qualification score")
     app_qualification_attempts: int = Field(3, ge=1, description="Annotation app: qualification attempts allowed")
     app_vote_rule: Literal["plurality", "strict"] = Field(

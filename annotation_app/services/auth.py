@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import os
 import secrets
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from annotation_app.models import ApiToken, LoginFailure, Membership, User, utcnow
@@ -43,28 +44,62 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def login(session: Session, settings: Settings, username: str, password: str, client: str) -> User:
-    """The active user with these credentials; failures are counted per name and per client address.
+LOGIN_BASE_DELAY_S = 5  # the first wait once failures pass the allowance; it doubles with every further failure
+LOGIN_ACCOUNT_DELAY_S = 5  # the longest wait failures from anywhere impose on an account
+LOGIN_ADDRESS_DELAY_S = 60  # the longest wait failures on many names impose on one address
 
-    Raises TooManyAttempts once `app_login_max_failures` failures for the name (ten times as many for
-    the client address) fall in the window, else
-    AuthenticationError with one message for every kind of failure.
+
+def _wait_s(times: list, allowance: int, cap: float, now) -> float:
+    """Seconds still to wait after `times` failures: none within the allowance, then 5 s doubling, up to `cap`."""
+    if len(times) < allowance:
+        return 0.0
+    delay = min(LOGIN_BASE_DELAY_S * 2 ** (len(times) - allowance), cap)
+    return max(0.0, (max(_aware(t) for t in times) - now).total_seconds() + delay)
+
+
+def _aware(value):
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def login_wait_s(session: Session, settings: Settings, username: str, client: str) -> float:
+    """How long `client` must wait before trying `username` again (0: try now). Failures in the window count:
+
+    - this name from this address: after `app_login_max_failures`, 5 s doubling per failure up to the window;
+    - this name from anywhere: after the same allowance at most 5 s, so that wrong passwords typed elsewhere
+      never keep the right one out for longer;
+    - any name from this address (spraying): after ten times the allowance, 5 s doubling up to 60 s; a lab
+      behind one router is slowed down, never locked out.
     """
-    since = utcnow() - timedelta(seconds=settings.app_login_window_s)
-    by_name = session.scalar(select(func.count()).select_from(LoginFailure)
-                             .where(LoginFailure.at >= since, LoginFailure.username == username)) or 0
-    by_client = session.scalar(select(func.count()).select_from(LoginFailure)
-                               .where(LoginFailure.at >= since, LoginFailure.client == client)) or 0
-    # a whole lab often shares one address: it gets ten times the allowance of one name
-    if by_name >= settings.app_login_max_failures or by_client >= 10 * settings.app_login_max_failures:
-        raise TooManyAttempts("too many failed logins", remedy=f"wait {settings.app_login_window_s // 60 or 1} min")
+    now = utcnow()
+    since = now - timedelta(seconds=settings.app_login_window_s)
+    rows = session.execute(select(LoginFailure.username, LoginFailure.client, LoginFailure.at).where(
+        LoginFailure.at >= since, (LoginFailure.username == username) | (LoginFailure.client == client))).all()
+    allowance = settings.app_login_max_failures
+    pair = [r.at for r in rows if r.username == username and r.client == client]
+    name = [r.at for r in rows if r.username == username]
+    address = [r.at for r in rows if r.client == client]
+    return max(_wait_s(pair, allowance, settings.app_login_window_s, now),
+               _wait_s(name, allowance, LOGIN_ACCOUNT_DELAY_S, now),
+               _wait_s(address, 10 * allowance, LOGIN_ADDRESS_DELAY_S, now))
+
+
+def login(session: Session, settings: Settings, username: str, password: str, client: str) -> User:
+    """The active user with these credentials; every failure is recorded with the name and the client address.
+
+    Raises TooManyAttempts (with the seconds to wait) while `login_wait_s` says wait, else AuthenticationError
+    with one message for every kind of failure.
+    """
+    wait = login_wait_s(session, settings, username, client)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise TooManyAttempts(f"too many failed logins: try again in {seconds} s", remedy=f"wait {seconds} s")
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         session.add(LoginFailure(username=username[:64], client=client[:64]))
         session.commit()  # the failure must count even though the request fails
         raise AuthenticationError("wrong user name or password")
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.client == client))
     audit.record(session, user.id, "user.login", "user", user.id, client=client)
     return user
 

@@ -4,6 +4,7 @@ and stored XSS through sample metadata and user names, checked in a real browser
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import threading
@@ -136,6 +137,66 @@ def test_brute_force_login_hits_the_rate_limit(site):
     statuses = [api_login(client, f"nobody{i}", "wrong-password").status_code for i in range(31)]
     assert statuses == sorted(statuses) and statuses[0] == 401 and statuses[-1] == 429
     assert api_login(client, "a2").status_code == 429  # this address is locked out for everyone now
+
+
+def test_wrong_passwords_elsewhere_never_lock_the_right_one_out(sqlite_url, world_factory):
+    """20 wrong passwords for admin from one address; the right one from another address gets in within 5 s."""
+    world = world_factory(sqlite_url, passwords=("admin",))
+    app = create_app(world.settings, database_url=world.url)
+    attacker = TestClient(app, client=("203.0.113.9", 40000))
+    owner = TestClient(app, client=("198.51.100.7", 40001))
+    codes = [api_login(attacker, "admin", f"guess-{i}").status_code for i in range(20)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+    held_back = api_login(attacker, "admin")  # even the right password, from the guessing address
+    assert is_error(held_back, 429, "rate_limited")
+    started = time.monotonic()
+    r = api_login(owner, "admin")
+    if r.status_code == 429:  # the account-wide wait: at most 5 s after the last failure, never a lock-out
+        wait = int(re.search(r"try again in (\d+) s", r.json()["error"]["message"]).group(1))
+        assert wait <= 5
+        time.sleep(wait)
+        r = api_login(owner, "admin")
+    assert r.status_code == 200 and time.monotonic() - started < 7
+    app.state.engine.dispose()
+
+
+def _recorded_clients(world) -> list[str]:
+    from annotation_app.models import LoginFailure
+
+    with world.session() as session:
+        return list(session.scalars(select(LoginFailure.client).order_by(LoginFailure.id)))
+
+
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+def test_forwarded_for_counts_only_from_a_trusted_proxy(sqlite_url, world_factory, trusted):
+    """Served the way `emotions app serve` serves: a forged X-Forwarded-For from loopback changes nothing unless
+    loopback is a configured proxy."""
+    import httpx
+    import uvicorn
+
+    from annotation_app.cli import proxy_options
+
+    world = world_factory(sqlite_url, passwords=("a1",))
+    app = create_app(world.settings, database_url=world.url)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning",
+                                           **proxy_options(trusted)))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.config.port}") as client:
+            for i in range(3):
+                csrf = client.get("/api/csrf").json()["csrf_token"]
+                r = client.post("/api/login", json={"username": "a1", "password": "wrong-password"},
+                                headers={"X-CSRF-Token": csrf, "X-Forwarded-For": f"198.51.100.{i + 1}"})
+                assert r.status_code == 401
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.engine.dispose()
+    expected = ["198.51.100.1", "198.51.100.2", "198.51.100.3"] if trusted else ["127.0.0.1"] * 3
+    assert _recorded_clients(world) == expected
 
 
 # --- path traversal -------------------------------------------------------------------------------------------
