@@ -33,8 +33,15 @@ def report_sample(session: Session, settings: Settings, user: User, sample_id: s
     if reason not in REPORT_REASONS:
         raise InvalidRequest(f"unknown reason {reason!r}; known: {', '.join(REPORT_REASONS)}")
     sample = queue.check_visible(session, user, sample_id, settings)
-    report = Report(sample_id=sample.id, user_id=user.id, reason=reason, note=note[:2000])
-    session.add(report)
+    report = session.scalar(select(Report).where(Report.sample_id == sample.id, Report.user_id == user.id,
+                                                 Report.handled_at.is_(None)).order_by(Report.id).limit(1))
+    if report is None:
+        report = Report(sample_id=sample.id, user_id=user.id, reason=reason, note=note[:2000])
+        session.add(report)
+    else:  # one open report per person and sample: a second one adds to it
+        report.reason = reason
+        if note and note not in report.note:
+            report.note = (f"{report.note}\n{note}" if report.note else note)[:2000]
     queue.release(session, user, sample.id)
     session.flush()
     audit.record(session, user.id, "sample.reported", "sample", sample.id, report_id=report.id, reason=reason)

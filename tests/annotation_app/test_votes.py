@@ -282,3 +282,18 @@ def test_the_database_itself_refuses_to_change_the_audit_log(world):
             conn.execute(text(statement))
     with world.session() as session:
         assert session.scalar(select(AuditEvent.action).where(AuditEvent.action == "vote.created")) == "vote.created"
+
+
+def test_sixty_reports_from_one_member_leave_one_open_report(world):
+    from annotation_app.models import Report
+    from annotation_app.services import reviews
+
+    s0 = world.samples[0]
+    with world.session() as session:
+        a1 = session.get(User, world.users["a1"])
+        ids = {reviews.report_sample(session, world.settings, a1, s0, "broken", f"note {i % 3}").id
+               for i in range(60)}
+        session.commit()
+        reports = list(session.scalars(select(Report).where(Report.sample_id == s0)))
+    assert len(ids) == 1 and len(reports) == 1
+    assert (reports[0].reason, reports[0].note) == ("broken", "note 0\nnote 1\nnote 2")
