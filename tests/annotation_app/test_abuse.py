@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import threading
 import time
@@ -271,7 +270,6 @@ def test_oversized_and_malformed_bodies_get_a_json_4xx(site, client_of):
 XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_IMG = "<img src=x onerror=window.__xss=1>"
 XSS_SVG = "<svg onload=window.__xss=1>"
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 def _free_port() -> int:
@@ -331,23 +329,6 @@ def poisoned_site(tmp_path_factory):
     world.factory.kw["bind"].dispose()
 
 
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium/chromedriver not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path_factory.mktemp('xss-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
 PAGES = ["/", "/label", "/qualify", "/leader", "/expert/mos", "/admin", "/login",
          "/login?next=/%22%3E%3Cscript%3Ewindow.__xss=1%3C/script%3E", f"/{XSS_SCRIPT}", f"/media/{XSS_SCRIPT}",
          f"/api/samples/{XSS_IMG}"]
@@ -361,9 +342,9 @@ def _payload_as_text(html: str) -> bool:
 
 
 @pytest.mark.slow
-def test_stored_xss_never_runs_in_any_page(poisoned_site, chromium):
+def test_stored_xss_never_runs_in_any_page(poisoned_site, browser):
     base, world, app = poisoned_site
-    driver = chromium
+    driver = browser
     seen = []
     for name in (None, "a1", "a3", "alead", "blead", "expert", "admin"):
         driver.get(base + "/static/app.css")
