@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import cookie_parser
@@ -62,7 +63,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         yield
         engine.dispose()
 
-    app = FastAPI(title="eMotions annotation app", version="1", docs_url="/docs", lifespan=lifespan)
+    # /docs and /redoc from assets shipped with the package (fastapi-offline): they work without internet
+    app = FastAPIOffline(title="eMotions annotation app", version="1", docs_url="/docs", redoc_url="/redoc",
+                         static_url="/static-docs", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)

@@ -33,6 +33,7 @@ TABLE: dict[tuple[str, str], tuple[dict, tuple]] = {
     ("GET", "/docs/oauth2-redirect"): ({}, (OK, OK, OK, OK, OK, OK)),
     ("GET", "/redoc"): ({}, (OK, OK, OK, OK, OK, OK)),
     ("GET", "/static"): ({"path": "/static/app.css"}, (OK, OK, OK, OK, OK, OK)),
+    ("GET", "/static-docs"): ({"path": "/static-docs/swagger-ui.css"}, (OK, OK, OK, OK, OK, OK)),
     ("GET", "/api/csrf"): ({}, (OK, OK, OK, OK, OK, OK)),
     ("POST", "/api/login"): ({"json": {"username": "a1", "password": "password-a1"}}, (OK,) * 6),
     ("POST", "/api/logout"): ({}, (OK,) * 6),

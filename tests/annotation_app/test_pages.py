@@ -91,3 +91,17 @@ def test_catalogue_is_complete_in_both_languages():
     assert i18n.normalise("zh-CN") == "zh-Hans" and i18n.normalise(None) == "en"
     assert i18n.translate("done_count", "zh-Hans", n=3) == "已完成：3"
     assert set(i18n.categories("zh-Hans")) == {c.value for c in CATEGORIES}
+
+
+def test_api_docs_load_nothing_from_the_internet(world, client_of):
+    """/docs and /redoc reference only assets the app serves itself, and those assets are there."""
+    import re
+
+    client = client_of(world)
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "http://" not in html and "https://" not in html, page
+        assets = re.findall(r'(?:src|href)="(/static-docs/[^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
