@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import cookie_parser
@@ -178,17 +179,41 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/media/")) or "text/html" not in request.headers.get("accept", "")
 
 
-def error_response(request: Request, status: int, code: str, message: str, remedy: str | None = None) -> Response:
-    """One JSON shape for API callers, a friendly page for browsers (login page for 401)."""
+async def error_response(request: Request, status: int, code: str, message: str,
+                         remedy: str | None = None) -> Response:
+    """One JSON shape for API callers, a friendly page for browsers (login page for 401).
+
+    The page has the full layout: who is logged in, a working language switch (the session's CSRF token)
+    and logout; the person's language when they are known.
+    """
     if wants_json(request):
         body = {"error": {"code": code, "message": message, "remedy": remedy}}
         return JSONResponse(body, status_code=status)
     if status == 401:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    language = i18n.normalise(request.cookies.get("lang") or request.headers.get("accept-language"))
+    user = await run_in_threadpool(_caller_or_none, request)
+    language = i18n.normalise((user.language if user else None) or request.cookies.get("lang")
+                              or request.headers.get("accept-language"))
+    session = getattr(request.state, "session", None) or {}
     return templates.TemplateResponse(request, "error.html", {"status": status, "message": message,
-                                                              "remedy": remedy, "lang": language, "me": None},
+                                                              "remedy": remedy, "lang": language, "me": user,
+                                                              "csrf": session.get("csrf", "")},
                                       status_code=status)
+
+
+def _caller_or_none(request: Request):
+    """The logged-in person for an error page, or None (a page about an error must not fail itself)."""
+    from annotation_app.deps import authenticate
+
+    try:
+        db = request.app.state.session_factory()
+        try:
+            caller = authenticate(db, request)
+            return caller.user if caller else None
+        finally:
+            db.close()
+    except Exception:  # the database may be what failed
+        return None
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -196,21 +221,21 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def app_error(request: Request, exc: EmotionsError) -> Response:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
         code = getattr(exc, "code", "server_error") if status != 500 else "server_error"
-        return error_response(request, status, code, exc.message, exc.remedy)
+        return await error_response(request, status, code, exc.message, exc.remedy)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
-        return error_response(request, 422, "invalid", problems or "invalid request")
+        return await error_response(request, 422, "invalid", problems or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, str(exc.detail))
+        return await error_response(request, exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         """A bug or an outage (the database gone): logged with its traceback, answered in the one error shape."""
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(request, 500, "server_error", "something went wrong on the server",
+        return await error_response(request, 500, "server_error", "something went wrong on the server",
                               "try again in a moment; if it keeps happening, tell the admin")

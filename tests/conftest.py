@@ -49,8 +49,16 @@ def postgres_server() -> Iterator[Callable[[], str]]:
     admin = _pg_admin()
 
     def make() -> str:
+        import psycopg
+
+        nonlocal admin
         name = f"emotions_test_{uuid.uuid4().hex[:12]}"
-        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.OperationalError:  # a fault test restarted the server: connect again, once
+            admin.close()
+            admin = _pg_admin()
+            admin.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
         base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
         return f"{base}/{name}"

@@ -105,3 +105,21 @@ def test_api_docs_load_nothing_from_the_internet(world, client_of):
         assert assets, page
         for asset in assets:
             assert client.get(asset).status_code == 200, asset
+
+
+def test_error_pages_have_the_full_layout_with_working_language_switch_and_logout(site):
+    client, _world = site
+    anonymous = client.get("/no-such-page", headers=HTML)
+    assert anonymous.status_code == 404 and 'id="logout"' not in anonymous.text
+    login(client, "a1")
+    page = client.get("/no-such-page", headers=HTML)
+    assert page.status_code == 404
+    assert 'id="logout"' in page.text and 'id="who"' in page.text and 'lang="zh-Hans"' in page.text  # a1's language
+    token = csrf_of(page.text)
+    switched = client.post("/lang", data={"language": "en", "csrf_token": token, "next": "/no-such-page"},
+                           headers=HTML)
+    assert switched.status_code == 303  # the error page's own token is the session's: not a 403
+    assert 'lang="en"' in client.get("/no-such-page", headers=HTML).text
+    out = client.post("/logout", data={"csrf_token": csrf_of(client.get("/no-such-page", headers=HTML).text)},
+                      headers=HTML)
+    assert out.status_code == 303 and 'id="logout"' not in client.get("/no-such-page", headers=HTML).text
