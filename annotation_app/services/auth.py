@@ -8,7 +8,7 @@ import hmac
 import math
 import os
 import secrets
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from annotation_app.models import ApiToken, LoginFailure, Membership, User, utcnow
+from annotation_app.models import ApiToken, LoginFailure, Membership, User, aware, utcnow
 from annotation_app.services import audit, seats
 from core.errors import AuthenticationError, TooManyAttempts
 from core.manifest import atomic_write_text
@@ -54,11 +54,7 @@ def _wait_s(times: list, allowance: int, cap: float, now) -> float:
     if len(times) < allowance:
         return 0.0
     delay = min(LOGIN_BASE_DELAY_S * 2 ** (len(times) - allowance), cap)
-    return max(0.0, (max(_aware(t) for t in times) - now).total_seconds() + delay)
-
-
-def _aware(value):
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return max(0.0, (max(aware(t) for t in times) - now).total_seconds() + delay)
 
 
 def login_wait_s(session: Session, settings: Settings, username: str, client: str) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,11 +12,6 @@ from annotation_app.models import Group, QualificationItem, Sample, User
 from annotation_app.services import people, seats
 from core.errors import ConflictError, NotFoundError, PermissionDenied
 from core.settings import Settings
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """A UTC-aware datetime (SQLite hands back naive ones)."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def partner_group_id(session: Session, group_id: int, settings: Settings) -> int | None:

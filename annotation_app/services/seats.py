@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from annotation_app.models import Report, Sample, Seat, TaskSkip, utcnow
+from annotation_app.models import Report, Sample, Seat, TaskSkip, aware, utcnow
 
 # Core tables for the statements of the hot path (plain SQL rows: no ORM work per call)
 _S, _SAMPLES, _REPORTS, _SKIPS = Seat.__table__, Sample.__table__, Report.__table__, TaskSkip.__table__
@@ -154,15 +154,10 @@ def seat_for_vote(session: Session, user_id: int, sample_id: str, stage: str) ->
     seat = next((row.id for row in rows if row.holder_id == user_id), None)
     if seat is None:
         now = utcnow()
-        seat = next((row.id for row in rows if row.holder_id is None or _aware(row.lease_until) <= now), None)
+        free = (row.id for row in rows
+                if row.holder_id is None or row.lease_until is None or aware(row.lease_until) <= now)
+        seat = next(free, None)
     return seat, len(rows) - (seat is not None)
-
-
-def _aware(value: datetime | None) -> datetime:
-    """UTC-aware (SQLite hands back naive datetimes); a missing lease counts as long lapsed."""
-    if value is None:
-        return datetime.min.replace(tzinfo=UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def lost_to_another(session: Session, user_id: int, sample_id: str, stage: str) -> bool:

@@ -185,7 +185,8 @@
     const t = r.data.task;
     $("previous-votes").hidden = true;
     if (!t) {
-      task = null; keepLease(null); video.removeAttribute("src"); submit.disabled = true;
+      task = null; keepLease(null); choose(null); video.removeAttribute("src"); video.load(); submit.disabled = true;
+      $("stage-line").textContent = "";
       $("labeller").dataset.sample = ""; say((message ? message + " " : "") + cfg.text.queue_empty); return;
     }
     load(t.sample_id, t.media_url, cfg.text.stage + ": " + cfg.text["stage_" + t.stage]);
