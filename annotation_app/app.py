@@ -48,6 +48,7 @@ HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["t"] = i18n.translate
+templates.env.globals.setdefault("_", i18n.template_gettext)
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -78,11 +79,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from annotation_app.routes import api, media, pages
+    from annotation_app.routes import api, audit, media, pages
 
     app.include_router(api.router)
+    app.include_router(audit.api)
     app.include_router(media.router)
     app.include_router(pages.router)
+    app.include_router(audit.pages)
     return app
 
 

@@ -114,3 +114,13 @@ def translate(key: str, language: str, **values: object) -> str:
 def categories(language: str) -> dict[str, str]:
     """Category name -> its name in `language` (for leaders, experts and the MOS page)."""
     return {key[4:]: translate(key, language) for key in CATALOGUE if key.startswith("cat_")}
+
+
+def gettext(text: str, language: str, **values: object) -> str:
+    """Stand-in until the gettext catalogues land: the English text with %(name)s placeholders filled."""
+    return text % values if values else text
+
+
+def template_gettext(text: str, **values: object) -> str:
+    """`_("English text", n=1)` in templates (stand-in, see `gettext`)."""
+    return gettext(text, "en", **values)
