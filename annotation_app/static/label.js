@@ -287,7 +287,7 @@
     load(item.sample_id, item.media_url, cfg.text.audit_stage.replace("{category}", current).replace("{stage}", stage));
     task.review_id = item.review_id;
     $("progress-count").textContent = cfg.text.audit_pending.replace("{n}", item.pending);
-    say((message ? message + " " : "") + (item.reason ? cfg.text.audit_reason.replace("{reason}", item.reason) : ""));
+    say([message, item.reason ? cfg.text.audit_reason.replace("{reason}", item.reason) : ""].filter(Boolean).join(" · "));
     showVotes(item.sample_id);
   }
   function reveal(d) {
