@@ -154,22 +154,29 @@ def evidence(votes: pd.DataFrame | None, labels: pd.DataFrame | None) -> pd.Data
 
 # --- confident learning ------------------------------------------------------------------------------
 
-def out_of_fold_probabilities(x: np.ndarray, y: np.ndarray, groups: list[str], n_classes: int, *, folds: int = 5,
-                              seed: int = 0, c: float = 1.0) -> np.ndarray:
-    """[n, n_classes] probabilities, each row from a logistic regression that never saw the sample nor its
-    near-duplicate group (StratifiedGroupKFold: folds stratified by label, groups kept whole)."""
-    from sklearn.linear_model import LogisticRegression
+def fold_splits(y: np.ndarray, groups: list[str], folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index arrays: folds stratified by label, every near-duplicate group inside one test fold
+    (StratifiedGroupKFold; fewer folds when there are fewer groups)."""
     from sklearn.model_selection import StratifiedGroupKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     n_groups = len(set(groups))
     splits = min(folds, n_groups)
     if splits < 2:
         raise ConfigError(f"{n_groups} sample group(s): out-of-fold predictions need at least 2")
-    probs = np.zeros((len(y), n_classes))
     cv = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
-    for train, test in cv.split(x, y, groups):
+    return list(cv.split(np.zeros((len(y), 1)), y, groups))
+
+
+def out_of_fold_probabilities(x: np.ndarray, y: np.ndarray, groups: list[str], n_classes: int, *, folds: int = 5,
+                              seed: int = 0, c: float = 1.0) -> np.ndarray:
+    """[n, n_classes] probabilities, each row from a logistic regression (on standardised features) that never
+    saw the sample nor its near-duplicate group."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probs = np.zeros((len(y), n_classes))
+    for train, test in fold_splits(y, groups, folds, seed):
         seen = np.unique(y[train])
         if len(seen) < 2:  # a fold that saw one class can only say that class
             probs[np.ix_(test, seen)] = 1.0

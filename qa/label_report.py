@@ -22,6 +22,8 @@ SOI, EOI = b"\xff\xd8", b"\xff\xd9"
 def poster_bytes(poster: str | None, frames: str | None) -> tuple[bytes, str] | None:
     """An image for a sample: its poster file, else the first JPEG of its frames cache (a concatenated JPEG
     stream or a folder of .jpg files); None when neither is there."""
+    poster = poster if isinstance(poster, str) and poster else None
+    frames = frames if isinstance(frames, str) and frames else None
     if poster and Path(poster).is_file() and Path(poster).stat().st_size <= MAX_POSTER_BYTES:
         kind = {".png": "image/png", ".webp": "image/webp"}.get(Path(poster).suffix.lower(), "image/jpeg")
         return Path(poster).read_bytes(), kind
