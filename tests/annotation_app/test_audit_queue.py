@@ -50,7 +50,7 @@ def write_issues(path, rows) -> None:
         writer.writerows(rows)
 
 
-def test_audit_queue_cli_api_export_and_log(db_url, world_factory, client_of, tmp_path):
+def test_audit_queue_cli_api_export_and_log(db_url, world_factory, client_of, tmp_path, monkeypatch):
     migrate.upgrade(db_url)  # the Alembic history, not create_all: the new revision is what is tested
     world = world_factory(db_url)
     s0, s1, s2 = world.samples[:3]
@@ -124,3 +124,14 @@ def test_audit_queue_cli_api_export_and_log(db_url, world_factory, client_of, tm
         "previous_category": "Fear", "category": "Sadness", "reason": REASON, "note": "sad music",
         "previous_decided_stage": "member", "suggested_category": "Sadness"}
     assert (confirmed_detail["previous_category"], confirmed_detail["category"]) == ("Excitation", "Excitation")
+
+    # qa label-issues reads the same evidence straight from the database (--from-db)
+    from core.settings import get_settings
+    from qa.cli_label_issues import _app_tables
+    from qa.label_issues import evidence
+
+    monkeypatch.setenv("EMOTIONS_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    ev = evidence(*_app_tables(None, True))
+    assert ev.loc[s0].tolist() == ["Fear:3", 3, "audit", 0.8, 4.0]
+    assert ev.loc[s1].tolist() == ["Excitation:3", 3, "member", 0.8, 4.0]
