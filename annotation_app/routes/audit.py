@@ -18,17 +18,20 @@ pages = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 
 def _text(lang: str) -> dict[str, str]:
-    """The audit mode's own strings for label.js (translated here, on the server)."""
-    g = i18n.gettext
-    return {"audit_stage": g("Audit: current label %(category)s (decided at: %(stage)s)", lang,
-                             category="{category}", stage="{stage}"),
-            "audit_empty": g("The audit queue is empty. Thank you!", lang),
-            "audit_changed": g("Label changed: %(old)s → %(new)s.", lang, old="{old}", new="{new}"),
-            "audit_confirmed": g("Label confirmed: %(category)s.", lang, category="{category}"),
-            "audit_suggestion": g("The model suggested: %(category)s.", lang, category="{category}"),
-            "audit_no_suggestion": g("The model made no suggestion.", lang),
-            "audit_pending": g("Waiting for audit: %(n)s", lang, n="{n}"),
-            "audit_reason": g("Why it is here: %(reason)s", lang, reason="{reason}")}
+    """The audit mode's own texts for label.js, translated here; {name} placeholders are filled in the browser."""
+    return {
+        "audit_stage": i18n.gettext("Audit: current label %(category)s (decided at: %(stage)s)", lang,
+                                    category="{category}", stage="{stage}"),
+        "audit_empty": i18n.gettext("The audit queue is empty. Thank you!", lang),
+        "audit_changed": i18n.gettext("Label changed: %(old)s → %(new)s.", lang, old="{old}", new="{new}"),
+        "audit_confirmed": i18n.gettext("Label confirmed: %(category)s.", lang, category="{category}"),
+        "audit_suggestion": i18n.gettext("The model suggested: %(category)s.", lang, category="{category}"),
+        "audit_no_suggestion": i18n.gettext("The model made no suggestion.", lang),
+        "audit_pending": i18n.gettext("Waiting for audit: %(n)s", lang, n="{n}"),
+        "audit_reason": i18n.gettext("Why it is here: %(reason)s", lang, reason="{reason}"),
+        "error_already_decided": i18n.gettext("This clip's audit was already decided.", lang),
+        "error_sample_not_resolved": i18n.gettext("This clip no longer has a final label to audit.", lang),
+    }
 
 
 @pages.get("/expert/audit")
