@@ -22,12 +22,16 @@ _BLOCK_MARKERS = (
 
 @dataclass(frozen=True, slots=True)
 class SitePage:
-    """What one HTML page offers: video URLs (document order, unique), links, title and description."""
+    """What one HTML page offers: video URLs (document order, unique), links, title and description.
+
+    `fallbacks` maps a video URL to the other `<source>`s of its `<video>`, to try in order when it fails.
+    """
 
     title: str
     description: str
     videos: tuple[str, ...]
     links: tuple[str, ...]
+    fallbacks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +107,46 @@ def _meta(doc, *names: str) -> list[str]:
     return [v.strip() for v in values if v.strip()]
 
 
+_MP4_TYPES = ("video/mp4", "application/mp4", "video/x-m4v")
+_MP4_SUFFIXES = (".mp4", ".m4v")
+
+
+def _is_mp4_h264(mime: str | None, url: str) -> bool:
+    """A `<source type>` (or, without one, the file name) that says MP4 with H.264 video, or MP4 unqualified."""
+    if not mime:
+        return urlsplit(url).path.lower().endswith(_MP4_SUFFIXES)
+    kind, _, params = mime.partition(";")
+    if kind.strip().lower() not in _MP4_TYPES:
+        return False
+    codecs = re.search(r"codecs\s*=\s*[\"']?([^\"']*)", params, re.I)
+    return codecs is None or any(c.strip().lower().startswith("avc1") for c in codecs.group(1).split(","))
+
+
+def _video_sources(video, base: str) -> list[str]:
+    """A `<video>`'s sources, best first: MP4/H.264 ones, then the others, each group in document order.
+
+    A `src` on the element itself wins, as in browsers (its `<source>` children are then fallbacks).
+    """
+    own = _abs(base, video.get("src") or "")
+    # descendants, not children: libxml2 does not know <source> is void and nests each in the one before
+    found = [(_abs(base, s.get("src") or ""), s.get("type")) for s in video.xpath(".//source[@src]")]
+    found = [(u, t) for u, t in found if u]
+    ranked = sorted(range(len(found)), key=lambda i: (not _is_mp4_h264(found[i][1], found[i][0]), i))
+    return list(_unique(([own] if own else []) + [found[i][0] for i in ranked]))
+
+
 def parse_site_page(html: str, url: str) -> SitePage:
-    """Videos from `<video src>`, `<source src>`, og:video and JSON-LD VideoObject.contentUrl; links to follow."""
+    """Videos from `<video src>`, `<source src>` (chosen by type), og:video and JSON-LD VideoObject.contentUrl;
+    links to follow."""
     doc = _doc(html, url)
     base = (doc.xpath("//base/@href") or [url])[0]
-    videos = [_abs(base, s) for s in doc.xpath("//video/@src | //video/source/@src")]
+    videos: list[str] = []
+    fallbacks: dict[str, tuple[str, ...]] = {}
+    for element in doc.xpath("//video"):
+        sources = _video_sources(element, base)
+        if sources and sources[0] not in fallbacks:
+            videos.append(sources[0])
+            fallbacks[sources[0]] = tuple(sources[1:])
     videos += [_abs(base, s) for s in _meta(doc, "og:video", "og:video:url", "og:video:secure_url")]
     ld = [o for o in _jsonld_objects(doc) if _is_video_object(o)]
     videos += [_abs(base, str(o["contentUrl"])) for o in ld if isinstance(o.get("contentUrl"), str)]
@@ -117,7 +156,9 @@ def parse_site_page(html: str, url: str) -> SitePage:
     description = next(iter(_meta(doc, "og:description")), "") or next(
         (str(o["description"]) for o in ld if o.get("description")), "") or next(iter(_meta(doc, "description")), "")
     links = [_abs(base, h) for h in doc.xpath("//a/@href")]
-    return SitePage(title, description, _unique(videos), _unique([u for u in links if u.startswith("http")]))
+    unique = _unique(videos)
+    return SitePage(title, description, unique, _unique([u for u in links if u.startswith("http")]),
+                    {v: f for v, f in fallbacks.items() if f and v in unique})
 
 
 def same_host(a: str, b: str) -> bool:

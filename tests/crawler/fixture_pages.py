@@ -47,6 +47,10 @@ SITE_PAGES = {
                "\"@type\": \"VideoObject\", \"name\": \"LD name\", \"description\": \"LD desc\", "
                "\"contentUrl\": \"/media/{f3}\"}}]}}</script>", "<p>json-ld page</p>"),
     "e.html": ("Deep page", "", "<a href='f.html'>deeper</a>"),
+    "sources.html": ("Several sources", "",
+                     "<video controls><source src='/media/clip.webm' type='video/webm'>"
+                     "<source src='/media/missing.mp4' type='video/mp4; codecs=\"avc1.42E01E, mp4a.40.2\"'>"
+                     "<source src='/media/{f2}' type='video/mp4'><source src='/media/{f3}'></video>"),
     "f.html": ("Too deep", "", "<video src='/media/{f5}'></video>"),
     "private/secret.html": ("Secret", "", "<video src='/media/{f5}'></video>"),
 }

@@ -34,6 +34,7 @@ class Hit:
     user_agent: str | None
     cookie: str | None
     at: float
+    headers: dict[str, str]  # every request header, as sent
 
 
 class FixturePlatform:
@@ -51,6 +52,7 @@ class FixturePlatform:
         self.media_delay_s = 0.0
         self.media_active = self.media_peak = 0  # media responses being sent now / at most at once
         self.external_base = ""
+        self.robots = ROBOTS
         self._lock = threading.Lock()
         self._seen: dict[str, int] = {}
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -106,6 +108,7 @@ class FixturePlatform:
         self.blocked_listing.clear()
         self.media_delay_s = 0.0
         self.media_peak = 0
+        self.robots = ROBOTS
 
     def paths(self, prefix: str = "") -> list[str]:
         with self._lock:
@@ -137,7 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _log(self, status: int) -> None:
         with self.fx._lock:
             self.fx.hits.append(Hit(self.path, status, self.headers.get("Range"), self.headers.get("Referer"),
-                                    self.headers.get("User-Agent"), self.headers.get("Cookie"), time.monotonic()))
+                                    self.headers.get("User-Agent"), self.headers.get("Cookie"), time.monotonic(),
+                                    dict(self.headers.items())))
 
     def send(self, status: int, body: bytes = b"", ctype: str = "text/html; charset=utf-8",
              headers: dict[str, str] | None = None) -> None:
@@ -156,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = unquote(parts.path), parse_qs(parts.query)
         try:
             if path == "/robots.txt":
-                return self.send(200, ROBOTS.encode(), "text/plain")
+                return self.send(200, self.fx.robots.encode(), "text/plain")
             if path.startswith("/site/"):
                 return self._site(path.removeprefix("/site/"))
             if path.startswith("/media/"):
@@ -256,6 +260,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._stream(fx.huge_bytes)
         if name == "empty.mp4":
             return self.send(200, b"", "video/mp4")
+        if name == "forbidden.mp4":
+            return self.send(403, html_page("forbidden"))
+        if name == "tracker.html":  # a page that sets a cookie and links to a video
+            return self.send(200, html_page(f"<video src='/media/{fx.names[0]}'></video>"
+                                            "<a href='/faults/tracker2.html'>next</a>", "tracker"),
+                             headers={"Set-Cookie": "tracker=abc123; Path=/"})
+        if name == "tracker2.html":
+            return self.send(200, html_page(f"<video src='/media/{fx.names[1]}'></video>", "tracker 2"))
         if name == "noai.mp4":
             return self._media("", fx.files[fx.names[4]], headers={"X-Robots-Tag": "noai"})
         return self.send(404, html_page("no such fault"))

@@ -72,16 +72,16 @@ def test_run_then_status_from_the_command_line(platform, tmp_path, capsys):
                         "errors: bad_content_type 1"]
 
 
-def test_repeated_empty_bodies_stop_the_crawl_with_exit_5(platform, tmp_path, capsys):
+def test_repeated_403s_stop_the_crawl_with_exit_5(platform, tmp_path, capsys):
     listing = tmp_path / "urls.txt"
-    listing.write_text("".join(f"{platform.base}/faults/empty.mp4?n={i}\n" for i in range(6)))
+    listing.write_text("".join(f"{platform.base}/faults/forbidden.mp4?n={i}\n" for i in range(6)))
     spec = tmp_path / "r.yaml"
     spec.write_text(f"source: urls\nfile: {listing}\nout: {tmp_path / 'out'}\nworkers: 1\n"
                     "politeness: {min_interval_s: 0, block_backoff_s: 0.05}\n")
     assert main(["crawl", "run", "--recipe", str(spec), "--quiet"]) == 5
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("error: http://127.0.0.1:") and "3 signs in a row, last 'empty_body'" in err[-1]
-    assert len(platform.paths("/faults/empty.mp4")) == 3
+    assert err[-1].startswith("error: http://127.0.0.1:") and "3 signs in a row, last 'http_403'" in err[-1]
+    assert len(platform.paths("/faults/forbidden.mp4")) == 3
     assert main(["crawl", "status", str(tmp_path / "out"), "--json"]) == 0
     # the item that tripped the stop is not recorded: a later run tries it again
-    assert json.loads(capsys.readouterr().out)["errors"] == {"empty_body": 2}
+    assert json.loads(capsys.readouterr().out)["errors"] == {"http_403": 2}
