@@ -30,7 +30,10 @@ def crawl() -> None:
 @click.option("--min-interval", "min_interval_s", type=float, help="Seconds between requests to one host.")
 @click.option("--backend", type=click.Choice(["requests", "ytdlp"]), help="Media download backend.")
 @click.option("--cookies", "cookie_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Netscape cookies.txt to send (none are sent otherwise).")
+              help="Netscape cookies.txt (as browser extensions and yt-dlp write): sent only to the hosts each "
+                   "cookie names, given to the browser only for the platform's own hosts; none are sent otherwise.")
+@click.option("--browser-profile", "browser_profile", type=click.Path(file_okay=False, path_type=Path),
+              help="Chromium user-data dir you logged in with (platform discovery uses it as is).")
 @click.option("--frontier", "frontier_url", help="PostgreSQL URL of a frontier shared with other workers.")
 @click.option("--worker-id", help="This worker's name when sharing a frontier.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Size cap of one media file.")

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from crawler.cookies import load_cookie_file
 from crawler.politeness import (
     HostGate,
     RobotsCache,
@@ -66,15 +67,6 @@ class _KeepNothing(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-def _load_cookies(path: Path) -> http.cookiejar.CookieJar:
-    jar = http.cookiejar.MozillaCookieJar(str(path))
-    jar.load(ignore_discard=True, ignore_expires=True)
-    for cookie in jar:
-        if cookie.expires == 0:  # Netscape files write session cookies with expiry 0
-            cookie.expires = None
-    return jar
-
-
 class Client:
     """Every request of a crawl goes through here.
 
@@ -93,7 +85,7 @@ class Client:
         if not keep_session_cookies:
             self.session.cookies.set_policy(_KeepNothing())
         if cookie_file is not None:
-            for cookie in _load_cookies(cookie_file):
+            for cookie in load_cookie_file(cookie_file):
                 self.session.cookies.set_cookie(cookie)
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=32, max_retries=0)
         self.session.mount("http://", adapter)

@@ -127,7 +127,8 @@ class Runner:
             if self._browser is None:
                 from crawler.browser import Browser
 
-                self._browser, self._own_browser = Browser(self.settings.crawl_user_agent), True
+                self._browser = Browser(self.settings.crawl_user_agent, profile_dir=self.recipe.browser_profile)
+                self._own_browser = True
             return self._browser
 
     def _queue(self) -> WorkQueue:

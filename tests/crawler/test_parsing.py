@@ -3,17 +3,10 @@ from datetime import UTC, datetime
 
 import requests
 
-from crawler.parsing import (
-    Meta,
-    Problem,
-    assigned_json,
-    block_sign,
-    hash_id,
-    parse_douyin,
-    parse_kuaishou,
-    parse_site_page,
-    parse_tiktok,
-)
+from crawler.parsing import Meta, Problem, assigned_json, block_sign, hash_id, parse_site_page
+from crawler.sources.douyin import parse_page as parse_douyin
+from crawler.sources.kuaishou import parse_page as parse_kuaishou
+from crawler.sources.tiktok import parse_page as parse_tiktok
 from crawler.sources.urls import Entry, SkippedRow, read_entries, read_list, read_url_file
 
 PAGE = """<html><head><title>Plain title</title><base href="http://h.test/dir/">
@@ -69,7 +62,8 @@ def test_douyin_share_page_state(platform):
     meta = parse_douyin(_get(f"{platform.base}/douyin/share/video/7301000000000000002/"))
     assert isinstance(meta, Meta)
     assert meta.platform_id == "7301000000000000002"
-    assert meta.media_url == f"{platform.base}/douyin/aweme/v1/play/?video_id=7301000000000000002&ratio=720p"
+    assert meta.media_url == f"{platform.base}/douyin/cdn-gone/7301000000000000002.mp4"  # play_addr_h264 first
+    assert meta.fallback_urls == (f"{platform.base}/douyin/aweme/v1/play/?video_id=7301000000000000002&ratio=720p",)
     assert (meta.title, meta.hashtags) == ("紧张的一天 #funny #紧张", ("funny", "紧张"))
     assert meta.author_id == hash_id("user0")
     assert meta.published_at == datetime(2023, 11, 15, 0, 13, 20, tzinfo=UTC)
