@@ -129,7 +129,6 @@ ITEM_FIELDS = (
     Expect("likes", ("statistics", "digg_count"), (int,)),
     Expect("comments", ("statistics", "comment_count"), (int,)),
 )
-PAGING = (Expect("has_more", ("has_more",), (int, bool)), Expect("cursor", ("cursor",), (int, str)))
 
 SPEC = PlatformSpec(
     name="douyin", web_origin="https://www.douyin.com", page_origin="https://www.iesdouyin.com",
@@ -137,7 +136,7 @@ SPEC = PlatformSpec(
     id_pattern=re.compile(r"^(?:(?!/@).)*/(?:share/)?video/(\d{6,})"),  # not TikTok's /@user/video/
     listing=listing, read_listing=read_listing, item_meta=item_meta, item_id=item_id,
     parse_page=parse_page, page_item=page_item,
-    item_fields=ITEM_FIELDS, page_fields=ITEM_FIELDS, paging_fields=PAGING,
+    item_fields=ITEM_FIELDS, page_fields=ITEM_FIELDS,
     query_help="a term, '#<challenge id>' or '@<sec_uid>'",
     extra={"check_query": check_query},
 )

@@ -130,8 +130,6 @@ PAGE_FIELDS = (
     Expect("play addresses", ("mainMvUrls",), (list,)),
     Expect("likes", ("realLikeCount",), (int,)),
 )
-PAGING = (Expect("result", ("data", "visionSearchPhoto", "result"), (int,)),
-          Expect("pcursor", ("data", "visionSearchPhoto", "pcursor"), (str,)))
 
 SPEC = PlatformSpec(
     name="kuaishou", web_origin="https://www.kuaishou.com", page_origin="https://v.m.chenzhongtech.com",
@@ -139,6 +137,6 @@ SPEC = PlatformSpec(
     id_pattern=re.compile(r"/(?:fw/photo|short-video)/([0-9A-Za-z_-]{6,})"),
     listing=listing, read_listing=read_listing, item_meta=item_meta, item_id=item_id,
     parse_page=parse_page, page_item=page_item,
-    item_fields=ITEM_FIELDS, page_fields=PAGE_FIELDS, paging_fields=PAGING,
+    item_fields=ITEM_FIELDS, page_fields=PAGE_FIELDS,
     query_help="a term or '@<user id>'",
 )

@@ -111,6 +111,5 @@ class PlatformSpec:
     state_items: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda _state: []
     item_fields: tuple[Expect, ...] = ()  # expected in a listing's video object
     page_fields: tuple[Expect, ...] = ()  # expected in a video page's video object
-    paging_fields: tuple[Expect, ...] = ()  # expected in a listing API response
     query_help: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -129,7 +129,6 @@ ITEM_FIELDS = (
     Expect("plays", ("stats", "playCount"), (int,)),
     Expect("likes", ("stats", "diggCount"), (int,)),
 )
-PAGING = (Expect("hasMore", ("hasMore",), (bool, int)), Expect("cursor", ("cursor",), (str, int)))
 
 SPEC = PlatformSpec(
     name="tiktok", web_origin="https://www.tiktok.com", page_origin="https://www.tiktok.com",
@@ -138,6 +137,6 @@ SPEC = PlatformSpec(
     listing=listing, read_listing=read_listing, item_meta=item_meta, item_id=item_id,
     parse_page=parse_page, page_item=page_item,
     state_names=("SIGI_STATE", "__UNIVERSAL_DATA_FOR_REHYDRATION__"), state_items=state_items,
-    item_fields=ITEM_FIELDS, page_fields=ITEM_FIELDS, paging_fields=PAGING,
+    item_fields=ITEM_FIELDS, page_fields=ITEM_FIELDS,
     query_help="a term, '#tag' or '@account'",
 )
