@@ -10,30 +10,38 @@ from urllib.parse import quote
 from crawler.parsing import Meta, Problem, assigned_json, block_sign, counters_of, hash_id, tags_from_text, timestamp
 from crawler.sources.shapes import Expect, Listing, ListingPage, PlatformSpec, first, urls_of
 
-GRAPHQL = ("/graphql",)
-OPERATIONS = ("visionSearchPhoto", "visionProfilePhotoList")  # search and profile listings
+# the site moved its listings from GraphQL to signed REST in 2026; either may answer, depending on the rollout
+SEARCH_API = ("/rest/v/search/feed", "/graphql")
+PROFILE_API = ("/rest/v/profile/feed", "/graphql")
+OPERATIONS = ("visionSearchPhoto", "visionProfilePhotoList")  # the GraphQL search and profile listings
 END = "no_more"  # the pcursor of the last page
+RESULT_BLOCKS = {2: "rate_limited", 50: "signature_rejected"}  # `result` codes that end a listing
 
 
 def listing(web: str, query: str) -> Listing:
     """'@<user id>' → profile page; anything else → video search ('#tag' searches the tag text)."""
     query = query.strip()
     if query.startswith("@"):
-        return Listing("user", f"{web}/profile/{quote(query[1:], safe='')}", GRAPHQL)
-    return Listing("search", f"{web}/search/video?searchKey={quote(query.lstrip('#'), safe='')}", GRAPHQL)
+        return Listing("user", f"{web}/profile/{quote(query[1:], safe='')}", PROFILE_API)
+    return Listing("search", f"{web}/search/video?searchKey={quote(query.lstrip('#'), safe='')}", SEARCH_API)
 
 
 def read_listing(data: Any) -> ListingPage | None:
-    """`data.visionSearchPhoto` / `data.visionProfilePhotoList`: `result` (1 ok, 2 rate limited), `feeds[]`,
-    `pcursor` ('no_more' at the end). Other GraphQL operations of the page are not listings (None)."""
-    body = data.get("data") if isinstance(data, dict) else None
-    if not isinstance(body, dict):
+    """REST `{result, feeds[], pcursor}`, or GraphQL `data.visionSearchPhoto` / `data.visionProfilePhotoList`
+    with the same fields: `result` 1 is ok (2 rate limited, 50 signature rejected), `pcursor` is 'no_more' at
+    the end. The page's other GraphQL operations are not listings (None)."""
+    if not isinstance(data, dict):
         return None
-    block = next((body[op] for op in OPERATIONS if isinstance(body.get(op), dict)), None)
+    if "feeds" in data or "result" in data:
+        block = data
+    else:
+        body = data.get("data")
+        block = next((body[op] for op in OPERATIONS if isinstance(body.get(op), dict)), None) \
+            if isinstance(body, dict) else None
     if block is None:
         return None
-    if block.get("result") == 2:
-        return ListingPage([], False, "rate_limited")
+    if block.get("result") in RESULT_BLOCKS:
+        return ListingPage([], False, RESULT_BLOCKS[block["result"]])
     feeds = [f for f in block.get("feeds") or [] if isinstance(f, dict)]
     cursor = block.get("pcursor")
     return ListingPage(feeds, None if cursor is None else cursor not in (END, ""))

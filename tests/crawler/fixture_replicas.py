@@ -1,7 +1,8 @@
 """Replicas of Douyin, Kuaishou and TikTok rebuilt from the structures in crawler/sources/<platform>.md.
 
 Listing pages render nothing server-side: their script calls the platform's JSON API while the reader scrolls
-(Douyin `/aweme/v1/web/...`, Kuaishou `POST /graphql`, TikTok `/api/.../item_list/`), with the real field
+(Douyin `/aweme/v1/web/...`, Kuaishou `POST /rest/v/search/feed` and `POST /graphql`, TikTok
+`/api/.../item_list/`), with the real field
 names, nesting, cursors and `has_more`; video pages carry the embedded state the real ones ship. Switches on
 the FixturePlatform change a replica the way a platform might change: `mutate[platform]` rewrites every video
 object (a renamed field), `api_status[platform]` answers the API with an error status, `ssr_only` ships the
@@ -76,7 +77,11 @@ const CFG = %s; let cursor = CFG.start, more = true, busy = false;
 async function load() {
   if (busy || !more) return; busy = true;
   let j;
-  if (CFG.op) {
+  if (CFG.rest) {
+    const r = await fetch(CFG.api, {method: 'POST', headers: {'content-type': 'application/json'},
+      body: JSON.stringify({...CFG.vars, pcursor: cursor})});
+    j = await r.json(); cursor = j.pcursor; more = cursor !== 'no_more';
+  } else if (CFG.op) {
     const r = await fetch(CFG.api, {method: 'POST', headers: {'content-type': 'application/json'},
       body: JSON.stringify({operationName: CFG.op, variables: {...CFG.vars, pcursor: cursor},
                             query: 'query ' + CFG.op})});
@@ -121,8 +126,8 @@ def _listing_config(name: str, base: str, path: str, query: dict[str, list[str]]
                     "cursorParam": "max_cursor", "nextKey": "max_cursor", "moreKey": "has_more"}
     if name == "kuaishou":
         if path == "/search/video":
-            return {"api": f"{base}/graphql", "op": "visionSearchPhoto", "start": "",
-                    "vars": {"keyword": q("searchKey"), "page": "search", "searchSessionId": ""}}
+            return {"api": f"{base}/rest/v/search/feed", "rest": True, "start": "",
+                    "vars": {"keyword": q("searchKey"), "page": "search", "webPageArea": ""}}
         if path.startswith("/profile/"):
             return {"api": f"{base}/graphql", "op": "visionProfilePhotoList", "start": "",
                     "vars": {"userId": path.removeprefix("/profile/"), "page": "profile"}}
@@ -170,6 +175,11 @@ def _api(h: _Handler, name: str, base: str, path: str, query: dict[str, list[str
                                      int(q("max_cursor") or 0))
             return {"status_code": 0, "aweme_list": [obj(i) for i in found], "has_more": int(more),
                     "max_cursor": nxt}
+    if name == "kuaishou" and path == "/rest/v/search/feed" and body:
+        pool = [i for i in mine if body.get("keyword") in i.desc or body.get("keyword") in i.tags]
+        found, nxt, more = _page(pool, int(body.get("pcursor") or 0))
+        return {"result": 1, "llsid": "1", "feeds": [obj(i) for i in found],
+                "pcursor": str(nxt) if more else "no_more", "webPageArea": "searchxxnull"}
     if name == "kuaishou" and path == "/graphql" and body:
         op, variables = body.get("operationName"), body.get("variables") or {}
         if op == "visionSearchPhoto":

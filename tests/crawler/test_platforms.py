@@ -83,7 +83,7 @@ def test_douyin_hashtag_by_challenge_id_and_user_by_sec_uid(platform, recipe, fr
         recipe(source="douyin", query="@some display name")
 
 
-def test_kuaishou_search_and_profile_through_graphql(platform, recipe, fresh, tmp_path):
+def test_kuaishou_search_through_rest_and_profile_through_graphql(platform, recipe, fresh, tmp_path):
     r = recipe(source="kuaishou", query="daily", base_url=f"{platform.base}/kuaishou", scroll_pause_s=0.5)
     run_crawl(r, browser=fresh)
     rows = _rows(r.out)
@@ -92,11 +92,12 @@ def test_kuaishou_search_and_profile_through_graphql(platform, recipe, fresh, tm
     assert rows[1]["counters"] == {"likes": 40, "plays": 400, "comments": 5}
     assert rows[1]["sha256"] == platform.media_sha(platform.names[3])
     assert rows[1]["page_url"] == f"{platform.base}/kuaishou/fw/photo/3xq9a003"
-    assert platform.paths("/kuaishou/graphql") == ["/kuaishou/graphql"]  # one POST: both fitted on page one
+    assert platform.paths("/kuaishou/rest/") == ["/kuaishou/rest/v/search/feed"]  # both fitted on page one
     r = recipe(source="kuaishou", query="@user0", base_url=f"{platform.base}/kuaishou", scroll_pause_s=0.5,
                out=tmp_path / "user")
     run_crawl(r, browser=fresh)
     assert [x["platform_id"] for x in _rows(r.out)] == ["3xq9a000", "3xq9a002", "3xq9a004"]
+    assert platform.paths("/kuaishou/graphql") == ["/kuaishou/graphql", "/kuaishou/graphql"]
 
 
 def test_tiktok_account_stops_at_the_limit_with_referer_bound_media(platform, recipe, fresh):
