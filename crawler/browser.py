@@ -7,7 +7,7 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,28 +203,3 @@ class Browser:
             if (got and not fresh and not self._pending) or time.monotonic() >= deadline:
                 return got
             time.sleep(0.1)
-
-    def scroll_links(self, url: str, *, want: int, max_scrolls: int, pause_s: float) -> Iterator[str]:
-        """Open `url` and yield new link hrefs as infinite scrolling reveals them.
-
-        Stops after `want` links, `max_scrolls` scrolls, or two scrolls in a row that reveal nothing.
-        """
-        self.open(url)
-        seen: set[str] = set()
-        idle = 0
-        for step in range(max_scrolls + 1):
-            deadline = time.monotonic() + (pause_s if step else min(pause_s, 1.0))
-            while True:
-                fresh = [h for h in dict.fromkeys(self.links()) if h not in seen]
-                if fresh or time.monotonic() >= deadline:
-                    break
-                time.sleep(0.05)
-            for href in fresh:
-                seen.add(href)
-                yield href
-            if len(seen) >= want:
-                return
-            idle = 0 if fresh else idle + 1
-            if idle >= 2 or step == max_scrolls:
-                return
-            self.scroll()

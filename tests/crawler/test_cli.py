@@ -18,6 +18,24 @@ def test_every_registered_source_honours_the_protocol():
     assert [n for n, s in sorted(SOURCES.items()) if s.needs_browser] == ["douyin", "kuaishou", "tiktok"]
 
 
+def test_every_platform_adapter_is_documented_and_builds_its_listings():
+    from pathlib import Path
+
+    import crawler.sources as package
+    from crawler.sources.platforms import PLATFORMS
+
+    folder = Path(package.__file__).parent
+    queries = {"douyin": ("搞笑", "#1575791", "@MS4wLjABAAAAx"), "kuaishou": ("搞笑", "#搞笑", "@3xabc"),
+               "tiktok": ("funny", "#funny", "@someone")}
+    for name, spec in PLATFORMS.items():
+        note = (folder / f"{name}.md").read_text(encoding="utf-8")
+        assert note.startswith(f"# {spec.name.capitalize() if name != 'tiktok' else 'TikTok'}:"), name
+        kinds = [spec.listing(spec.web_origin, q) for q in queries[name]]
+        assert all(k.url.startswith(spec.web_origin + "/") and k.api for k in kinds), name
+        for expect in spec.item_fields + spec.page_fields:  # every field `crawl check` expects is documented
+            assert expect.path[-1] in note, (name, expect.path)
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     ({"source": "site"}, "invalid crawl recipe: the site source needs at least one seed URL (--seed)"),
     ({"source": "site", "seeds": ("ftp://x",)}, "invalid crawl recipe: seed 'ftp://x' is not an http(s) URL"),
