@@ -75,6 +75,9 @@ def check_platform(recipe: CrawlRecipe, browser: Any, client: Client) -> CheckRe
         raise ValueError(f"crawl check works on douyin, kuaishou and tiktok, not {recipe.source!r}")
     spec = source.spec
     report = CheckReport(recipe.source, source.listing(recipe).url)
+    if not client.allowed(report.listing_url):
+        report.add("listing", "robots.txt", "missing", f"disallows {report.listing_url}: not opened")
+        return report
     if recipe.cookie_file is not None:
         from crawler.cookies import browser_cookies
 

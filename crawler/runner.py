@@ -294,7 +294,7 @@ class Runner:
     def _download_ytdlp(self, cand: Candidate, rkey: str) -> tuple[Downloaded, dict[str, Any]] | Failure:
         from crawler.ytdlp import download_with_ytdlp
 
-        url = cand.page_url or cand.media_url or ""
+        url = cand.extractor_url or cand.page_url or cand.media_url or ""
         if not self.client.allowed(url):
             return Failure("robots_disallowed", url)
         with self.client.gate.slot(url):

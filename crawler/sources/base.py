@@ -49,6 +49,7 @@ class Candidate:
     http_status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     fallback_urls: tuple[str, ...] = ()  # tried in order when `media_url` gives no file
+    extractor_url: str | None = None  # the page yt-dlp should be given, when not `page_url`
     extra: dict[str, str] = field(default_factory=dict)  # columns of the input list, carried to the manifest
 
     @property

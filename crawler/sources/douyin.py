@@ -137,6 +137,6 @@ SPEC = PlatformSpec(
     listing=listing, read_listing=read_listing, item_meta=item_meta, item_id=item_id,
     parse_page=parse_page, page_item=page_item,
     item_fields=ITEM_FIELDS, page_fields=ITEM_FIELDS,
-    query_help="a term, '#<challenge id>' or '@<sec_uid>'",
+    query_help="a term, '#<challenge id>' or '@<sec_uid>'", ytdlp_page="/video/{id}",
     extra={"check_query": check_query},
 )

@@ -109,22 +109,25 @@ class PlatformSource:
         if known:  # the listing's JSON said it all: no second request for this video
             return self._candidate(Meta(**{**known, "hashtags": tuple(known["hashtags"]),
                                            "fallback_urls": tuple(known["fallback_urls"]),
-                                           "published_at": _when(known["published_at"])}), ref.page_url, None)
+                                           "published_at": _when(known["published_at"])}), ref.page_url, None,
+                                   ctx.recipe)
         page = ctx.client.get_page(ref.page_url, block_check=self._block_check)
         if isinstance(page, Failure):
             return page
         meta = self.spec.parse_page(page.text, ctx.recipe.hash_author_ids)
         if isinstance(meta, Problem):
             return meta
-        return self._candidate(meta, page.url, page.status)
+        return self._candidate(meta, page.url, page.status, ctx.recipe)
 
-    def _candidate(self, meta: Meta, page_url: str, status: int | None) -> Candidate:
+    def _candidate(self, meta: Meta, page_url: str, status: int | None, recipe: CrawlRecipe) -> Candidate:
+        ytdlp = self.spec.ytdlp_page
         return Candidate(
             platform=self.name, page_url=page_url, media_url=meta.media_url, platform_id=meta.platform_id,
             title=meta.title, description=meta.description, hashtags=meta.hashtags, author_id=meta.author_id,
             published_at=meta.published_at, duration_s=meta.duration_s, counters=meta.counters,
             http_status=status, headers={"Referer": page_url},  # the CDNs check it (yt-dlp sends the same)
             fallback_urls=meta.fallback_urls,
+            extractor_url=self.origins(recipe)[0] + ytdlp.format(id=meta.platform_id) if ytdlp else None,
         )
 
 

@@ -112,4 +112,5 @@ class PlatformSpec:
     item_fields: tuple[Expect, ...] = ()  # expected in a listing's video object
     page_fields: tuple[Expect, ...] = ()  # expected in a video page's video object
     query_help: str = ""
+    ytdlp_page: str | None = None  # the web page path yt-dlp's extractor knows, when not `page`
     extra: dict[str, Any] = field(default_factory=dict)

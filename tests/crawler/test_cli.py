@@ -103,3 +103,14 @@ def test_repeated_403s_stop_the_crawl_with_exit_5(platform, tmp_path, capsys):
     assert main(["crawl", "status", str(tmp_path / "out"), "--json"]) == 0
     # the item that tripped the stop is not recorded: a later run tries it again
     assert json.loads(capsys.readouterr().out)["errors"] == {"http_403": 2}
+
+
+def test_douyin_hands_yt_dlp_the_page_its_extractor_knows():
+    from crawler.parsing import Meta
+
+    load_all()
+    r = build_recipe(None, source="douyin", query="x")
+    cand = SOURCES["douyin"]._candidate(Meta("7301000000000000001", "https://v.test/x.mp4"),
+                                        "https://www.iesdouyin.com/share/video/7301000000000000001/", None, r)
+    assert cand.extractor_url == "https://www.douyin.com/video/7301000000000000001"  # yt-dlp's DouyinIE form
+    assert cand.headers == {"Referer": "https://www.iesdouyin.com/share/video/7301000000000000001/"}
