@@ -59,6 +59,8 @@ def _from_mapping(row: dict[str, Any], carry: bool) -> Entry | SkippedRow:
     used = {*URL_COLUMNS, *ID_COLUMNS, "platform"}
     extra = tuple((str(k).strip(), str(v)) for k, v in row.items()
                   if carry and k is not None and str(k).strip().lower() not in used and v not in (None, ""))
+    if not carry and isinstance(row.get("extra"), dict):  # an earlier crawl's manifest keeps its list columns
+        extra = tuple((str(k), str(v)) for k, v in row["extra"].items())
     if url and not url.startswith(("http://", "https://")):
         if not (platform and pid):
             return SkippedRow(0, "unsupported_scheme", url[:200])

@@ -117,9 +117,10 @@ def test_id_lists_and_earlier_manifests(tmp_path):
     manifest = tmp_path / "raw-00000.jsonl"
     manifest.write_text(
         '{"platform": "tiktok", "platform_id": "72", "page_url": "https://t.test/@a/video/72", "media_url": "x"}\n'
-        '{"platform": "h.test", "platform_id": null, "page_url": "https://h.test/p", "media_url": "https://h.test/v.mp4"}\n')
+        '{"platform": "h.test", "platform_id": null, "page_url": "https://h.test/p", "media_url": "https://h.test/v.mp4",'
+        ' "extra": {"label": "joy"}}\n')
     assert read_entries(manifest) == [Entry("https://t.test/@a/video/72", "tiktok", "72"),
-                                      Entry("https://h.test/v.mp4", "h.test", None)]
+                                      Entry("https://h.test/v.mp4", "h.test", None, (("label", "joy"),))]
 
 
 def test_video_sources_mp4_h264_first_then_document_order():
