@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from annotation_app import i18n, schemas
 from annotation_app.deps import AppSettings, DbSession, ExpertUser, csrf_protect, db_id, released
 from annotation_app.models import AuditReview, Sample
-from annotation_app.routes.pages import _label_config, language_of, render
+from annotation_app.routes.pages import label_config, language_of, render
 from annotation_app.services import audit_queue
 from core.errors import NotFoundError
 
@@ -38,7 +38,7 @@ def _text(lang: str) -> dict[str, str]:
 @released
 def audit_page(request: Request, user: ExpertUser, session: DbSession, settings: AppSettings) -> Response:
     """The audit queue in the labelling player: the clip and every earlier vote, the model's word after the choice."""
-    config = _label_config(request, session, settings, user, "audit")
+    config = label_config(request, session, settings, user, "audit")
     config["text"].update(_text(language_of(request, user)))
     return render(request, "label.html", user, mode="audit", pass_mark=settings.app_qualification_pass_mark,
                   config=config)
