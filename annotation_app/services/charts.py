@@ -27,7 +27,8 @@ def _frame(body: list[str], y_ticks: list[tuple[float, str]], chart_id: str, lab
 def _x_labels(labels: list[str], xs: list[float], every: int) -> list[str]:
     out = []
     for i, (text, x) in enumerate(zip(labels, xs, strict=True)):
-        if i % every == 0 or i == len(labels) - 1:
+        last = i == len(labels) - 1 and i % every >= every / 2  # the last label, unless it would touch another
+        if i % every == 0 or last:
             out.append(f'<text x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM + 14}" text-anchor="middle" class="tick">'
                        f'{escape(text)}</text>')
     return out
@@ -61,8 +62,9 @@ def bar_chart(points: list[tuple[str, int]], chart_id: str, label: str, *, label
 
 
 def line_chart(points: list[tuple[str, float | None]], chart_id: str, label: str, *, low: float = 0.0,
-               high: float = 1.0) -> str:
-    """A line through the defined values (None leaves a gap) on a fixed [low, high] scale, e.g. kappa per week."""
+               high: float = 1.0, tick: float = 0.2) -> str:
+    """A line through the defined values (None leaves a gap) on a fixed [low, high] scale with a grid line every
+    `tick`, e.g. kappa per week."""
     plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
     step = plot_w / max(1, len(points))
     xs = [PAD_LEFT + (i + 0.5) * step for i in range(len(points))]
@@ -85,5 +87,6 @@ def line_chart(points: list[tuple[str, float | None]], chart_id: str, label: str
         else:
             run.append(f"{point[0]:.1f},{point[1]:.1f}")
     body += _x_labels([t for t, _ in points], xs, max(1, len(points) // 8))
-    ticks = [(f, f"{low + (high - low) * f:.2g}") for f in (0, 0.25, 0.5, 0.75, 1)]
+    ticks = [((v - low) / (high - low), f"{v:g}") for v in (round(low + i * tick, 6) for i in range(
+        int(round((high - low) / tick)) + 1))]
     return _frame(body, ticks, chart_id, label)
