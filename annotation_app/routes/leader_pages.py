@@ -68,4 +68,5 @@ def quality_page(request: Request, user: LeaderOrAdmin, session: DbSession, sett
     }
     return render(request, "dashboard.html", user, q=numbers, fmt=quality.fmt, overall=overall,
                   group_progress=groups, charts=charts_svg, nav_progress=overall,
+                  cache_ttl_s=quality.CACHE_TTL_S,
                   scope_name=None if scope is None else queue.group_name(session, scope[0]))

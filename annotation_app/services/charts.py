@@ -87,6 +87,6 @@ def line_chart(points: list[tuple[str, float | None]], chart_id: str, label: str
         else:
             run.append(f"{point[0]:.1f},{point[1]:.1f}")
     body += _x_labels([t for t, _ in points], xs, max(1, len(points) // 8))
-    ticks = [((v - low) / (high - low), f"{v:g}") for v in (round(low + i * tick, 6) for i in range(
-        int(round((high - low) / tick)) + 1))]
+    values = [round(low + i * tick, 6) for i in range(round((high - low) / tick) + 1)]
+    ticks = [((v - low) / (high - low), f"{v:g}") for v in values]
     return _frame(body, ticks, chart_id, label)

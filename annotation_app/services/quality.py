@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Float, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from annotation_app.models import Group, Sample, Vote
@@ -59,7 +59,7 @@ def epoch_seconds(session: Session, column=Vote.created_at):
     more than the whole agreement computation. SQLite stores UTC text, PostgreSQL timestamptz."""
     if session.get_bind().dialect.name == "sqlite":
         return (func.julianday(column) - 2440587.5) * 86400.0
-    return func.extract("epoch", column)
+    return cast(func.extract("epoch", column), Float)  # a double, not a numeric (Decimal per row)
 
 
 def _plain_rows(session: Session, query) -> list[tuple]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from annotation_app.models import Report, Sample, User, Vote
+from annotation_app.models import Group, Report, Sample, User, Vote
 from annotation_app.services import importer, leader_board, member_stats, progress, quality, queue, reviews
 from annotation_app.services.votes import correct_vote, submit_vote
 from core.settings import get_settings
@@ -96,6 +97,27 @@ def test_member_stats_exact(voted):
     assert not any(m.drift.flagged for m in stats.values()) and a1.drift.history is None
 
 
+def test_a_drifting_member_is_flagged_on_the_leader_page(sqlite_url, world_factory, client_of):
+    """a1 agreed with the result on 80 of their first 100 resolved samples and on 30 of the last 50."""
+    world = world_factory(sqlite_url, samples=0)
+    with world.session() as session:
+        group_a = _group_of(session, session.get(User, world.users["alead"]))
+        group = session.get(Group, group_a)
+        for i in range(150):
+            agreed = i < 80 or 100 <= i < 130
+            session.add(Sample(id=f"d{i:03d}", project_id=group.project_id, seq=i, group_id=group_a, media_path="x",
+                               status="resolved", final_category="Fear", decided_stage="member"))
+            session.add(Vote(client_id=uuid.uuid4().hex, sample_id=f"d{i:03d}", voter_id=world.users["a1"],
+                             stage="member", role="member", group_id=group_a, adjective_id=F if agreed else N,
+                             category="Fear" if agreed else "Neutral", confidence=0.5, watch_s=float(i % 7)))
+        session.commit()
+        a1 = next(m for m in member_stats.member_stats(session, group_a) if m.username == "a1")
+    assert (a1.votes, a1.resolved_votes, a1.agreement, a1.median_watch_s) == (150, 150, 110 / 150, 3.0)
+    assert (a1.drift.history, a1.drift.recent, a1.drift.flagged) == (0.8, 0.6, True)
+    page = client_of(world, "alead").get("/leader", headers=HTML).text
+    assert page.count('class="drifting"') == 1 and '<tr data-user="a1" class="drifting">' in page
+
+
 # --- disagreement view -------------------------------------------------------------------------------------------
 
 def test_disagreement_patterns_show_only_after_the_leader_voted(voted):
@@ -142,6 +164,9 @@ def test_reports_are_one_row_per_sample_and_exclude_closes_all(db_url, world_fac
         reviews.report_sample(session, world.settings, a1, s1, "other", "fine?")
         reviews.report_sample(session, world.settings, a2, s1, "other", "")
         session.commit()
+        open_on_s0 = session.scalars(select(Report.user_id).where(Report.sample_id == s0,
+                                                                   Report.handled_at.is_(None))).all()
+        assert sorted(open_on_s0) == sorted([world.users["a1"], world.users["a2"]])  # one open report per person
         group_a = session.get(Sample, s0).group_id
         rows = leader_board.reported_samples(session, group_a)
     assert [(r.sample_id, r.reasons, r.notes, r.reporters) for r in rows] == [
@@ -181,7 +206,7 @@ def _stamp(world: World, stamps: list[timedelta]) -> None:
         session.commit()
 
 
-def test_finish_estimate_exact(db_url, world_factory, tmp_path):
+def test_finish_estimate_exact(db_url, world_factory, tmp_path, client_of):
     world = world_factory(db_url, samples=6)  # A: s0, s1; B: s2, s3; C: s4, s5; 18 member seats
     with world.session() as session:
         importer.import_manifest(session, write_manifest(tmp_path / "more", 2, prefix="u"))  # not dealt
@@ -214,6 +239,20 @@ def test_finish_estimate_exact(db_url, world_factory, tmp_path):
     with world.session() as session:
         later = progress.scope_progress(session, None, mps, NOW)
         assert later.rate_per_day == pytest.approx(3 / 7) and later.days_left == pytest.approx(20 * 7 / 3)
+    # the labelling page's header: a2 has done 1 of 2 (zh-Hans: "N / M"); the JavaScript counts on from N
+    page = client_of(world, "a2").get("/label", headers=HTML).text
+    assert '<span id="nav-progress-done">1</span> / 2 · ' in page
+
+
+def test_svg_charts_scale_to_their_data():
+    from annotation_app.services import charts
+
+    bars = charts.bar_chart([("2026-01-01", 5), ("2026-01-02", 10), ("2026-01-03", 0)], "c", "votes")
+    heights = [float(h) for h in re.findall(r'height="([\d.]+)" class="bar"', bars)]
+    assert heights == [76.0, 152.0, 0.0]  # 152 px of plot for a top of 10
+    line = charts.line_chart([("W1", 0.4), ("W2", None), ("W3", 1.4)], "k", "kappa", low=-0.2, high=1.0)
+    assert line.count("<circle") == 2 and "<polyline" not in line  # a gap breaks the line; 1.4 is clipped
+    assert 'cy="12.0"' in line and ">-0.2<" in line and ">0.4<" in line
 
 
 # --- dashboard = emotions qa kappa --------------------------------------------------------------------------------
