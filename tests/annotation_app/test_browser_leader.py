@@ -9,17 +9,19 @@ import socket
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from annotation_app.models import Report, Sample, User
+from annotation_app.models import Group, Report, Sample, User, Vote
 from annotation_app.services import reviews
 from annotation_app.services.votes import submit_vote
 from core.settings import get_settings
+from core.taxonomy import CATEGORIES
 
-from .conftest import E, F, N, R, S, T, build_world
+from .conftest import ADJ, E, F, N, R, S, T, build_world
 
 selenium = pytest.importorskip("selenium")
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
@@ -54,6 +56,7 @@ def live(tmp_path_factory, synth_videos):
                         adjective_id=adjective, confidence=0.6, client_id=uuid.uuid4().hex, watch_s=4.0)
         for name, reason, note in (("a1", "broken", "the picture freezes after two seconds"), ("a2", "no_audio", "")):
             reviews.report_sample(session, world.settings, session.get(User, world.users[name]), s[7], reason, note)
+        _history(session, world)
         for user in session.scalars(select(User)):
             user.language = "en"
         session.commit()
@@ -71,6 +74,28 @@ def live(tmp_path_factory, synth_videos):
     server.should_exit = True
     thread.join(10)
     world.factory.kw["bind"].dispose()
+
+
+def _history(session, world) -> None:
+    """Six weeks of earlier work in group A: 150 resolved samples (one every 6 hours, categories in turn) that a2
+    and a3 label as the result; a1 agrees on 80 of the first 100 and on 30 of the last 50 (a drift to flag)."""
+    group = session.get(Sample, world.samples[0]).group_id
+    start = datetime.now(UTC) - timedelta(hours=6 * 151)
+    for i in range(150):
+        sample_id = f"h{i:03d}"
+        session.add(Sample(id=sample_id, project_id=session.get(Group, group).project_id, seq=1000 + i,
+                           group_id=group, media_path="none", status="resolved",
+                           final_category=CATEGORIES[i % 6].value,
+                           decided_stage="member"))
+        session.flush()
+        a1_agrees = i < 80 or 100 <= i < 130
+        result, other = CATEGORIES[i % 6], CATEGORIES[(i + 1) % 6]
+        for name, agrees in (("a1", a1_agrees), ("a2", True), ("a3", i % 10 != 0)):
+            chosen = result if agrees else other
+            session.add(Vote(client_id=uuid.uuid4().hex, sample_id=sample_id, voter_id=world.users[name],
+                             stage="member", role="member", group_id=group, adjective_id=ADJ[chosen],
+                             category=chosen.value, confidence=0.7, watch_s=6.0,
+                             created_at=start + timedelta(hours=6 * i)))
 
 
 def wait(driver, condition, timeout: float = 15):
@@ -122,7 +147,9 @@ def test_leader_plays_and_excludes_a_report_and_the_dashboard_shows_qa_kappa(liv
     rows = {r.get_attribute("data-sample"): r.find_element(By.CLASS_NAME, "pattern").text
             for r in browser.find_elements(By.CSS_SELECTOR, "#disagreements tr[data-sample]")}
     assert rows == {s6: "1-1-1-1 · Fear ×1, Neutral ×1, Sadness ×1, Tension ×1", s7: "shown after you vote on it"}
-    assert browser.find_element(By.ID, "nav-progress").text.startswith("2 of 4")  # group A: s0, s1 done, s6, s7 open
+    # group A: s0, s1 and the 150 earlier samples done; s6, s7 open
+    assert browser.find_element(By.ID, "nav-progress").text.startswith("152 of 154")
+    assert "drifting" in browser.find_element(By.CSS_SELECTOR, "#members tr[data-user='a1']").get_attribute("class")
     shoot(browser, shots_dir, "leader-en")
 
     article.find_element(By.CSS_SELECTOR, "button.exclude").click()
