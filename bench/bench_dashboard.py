@@ -38,7 +38,7 @@ def populate(url: str, votes: int, seed: int = 0) -> None:
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     rng = np.random.default_rng(seed)
-    n_items = votes // 3
+    n_items = -(-votes // 3)
     truth = rng.choice(6, size=n_items, p=SHARE)
     keep = rng.random((n_items, 3)) < 0.7
     labels = np.where(keep, truth[:, None], rng.integers(0, 6, size=(n_items, 3)))

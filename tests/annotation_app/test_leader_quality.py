@@ -303,3 +303,20 @@ def test_dashboard_cache_is_keyed_by_the_votes(voted):
     vote(voted, "b1", voted.samples[2], E)
     with voted.session() as session:
         assert quality.dashboard(session, ttl_s=60)["cached"] is False
+
+
+def test_weekly_agreement_puts_each_sample_in_the_week_of_its_last_vote():
+    import pandas as pd
+
+    from qa.agreement import agreement
+
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # ISO week 2026-W49
+    rows = [("x", 1, "Fear", monday - timedelta(days=1)), ("x", 2, "Fear", monday - timedelta(days=1)),
+            ("y", 1, "Fear", monday - timedelta(days=2)), ("y", 2, "Neutral", monday + timedelta(hours=1)),
+            ("z", 1, "Sadness", monday), ("z", 2, "Sadness", monday + timedelta(days=6, hours=14))]
+    votes = pd.DataFrame(rows, columns=["item", "rater", "category", "created_at"])
+    weeks = quality.weekly_agreement(votes)
+    assert [(w.label, w.items, w.ratings) for w in weeks] == [("2026-W48", 1, 2), ("2026-W49", 2, 4)]
+    w49 = agreement(votes[votes["item"].isin(["y", "z"])])
+    assert (weeks[1].kappa, weeks[1].alpha) == (w49["fleiss_kappa"], w49["krippendorff_alpha"])
+    assert weeks[0].kappa is None  # one sample, all agreeing: Fleiss' kappa is undefined (0/0)
