@@ -82,13 +82,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from annotation_app.routes import api, audit, media, pages
+    from annotation_app.routes import api, audit, leader_pages, media, pages
 
     app.include_router(api.router)
     app.include_router(audit.api)
     app.include_router(media.router)
     app.include_router(pages.router)
     app.include_router(audit.pages)
+    app.include_router(leader_pages.router)
     return app
 
 

@@ -18,7 +18,6 @@ from annotation_app.deps import (
     DbSession,
     ExpertUser,
     LeaderOrAdmin,
-    LeaderUser,
     MaybeCaller,
     MemberUser,
     client_address,
@@ -29,7 +28,7 @@ from annotation_app.deps import (
     set_session,
 )
 from annotation_app.models import User
-from annotation_app.services import auth, dashboard, importer, people, queue, reviews
+from annotation_app.services import auth, dashboard, importer, people, progress, queue, reviews
 from annotation_app.services import export as export_service
 from core.errors import AuthenticationError, EmotionsError, TooManyAttempts
 from core.settings import Settings
@@ -133,7 +132,8 @@ def label_page(request: Request, user: AnyUser, session: DbSession,
     if user.role == "admin":
         return RedirectResponse("/admin", status_code=303)
     return render(request, "label.html", user, mode="task", pass_mark=settings.app_qualification_pass_mark,
-                  config=label_config(request, session, settings, user, "task"))
+                  config=label_config(request, session, settings, user, "task"),
+                  nav_progress=progress.for_person(session, user, settings.app_members_per_sample))
 
 
 @router.get("/qualify")
@@ -142,13 +142,6 @@ def qualify_page(request: Request, user: MemberUser, session: DbSession,
                  settings: AppSettings) -> Response:
     return render(request, "label.html", user, mode="qualify", pass_mark=settings.app_qualification_pass_mark,
                   config=label_config(request, session, settings, user, "qualify"))
-
-
-@router.get("/leader")
-@released
-def leader_page(request: Request, user: LeaderUser, session: DbSession,
-                settings: AppSettings) -> Response:
-    return render(request, "leader.html", user, board=dashboard.leader_dashboard(session, settings, user))
 
 
 @router.post("/leader/reports/{report_id}")

@@ -30,9 +30,11 @@
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     return { status: res.status, data };
   }
+  const navDone = $("nav-progress-done"), navStart = navDone ? Number(navDone.textContent) : 0, doneStart = done;
   function showCount() {
     const p = $("progress-count");
     if (p && cfg.mode !== "audit") p.textContent = cfg.text.done_count.replace("{n}", done);
+    if (navDone) navDone.textContent = navStart + done - doneStart;  // the "N of M" line in the header
   }
 
   // --- outbox: a vote is kept locally until the server has acknowledged or refused it --------------

@@ -94,6 +94,11 @@ TABLE: dict[tuple[str, str], tuple[dict, tuple]] = {
     ("GET", "/leader"): ({"headers": HTML}, (LOGIN, 403, 403, OK, 403, 403)),
     ("POST", "/leader/reports/{report_id}"): ({"path": "/leader/reports/{report2}", "data": {"action": "dismiss"},
                                                "headers": HTML}, (LOGIN, 403, 403, OK, 403, OK)),
+    # a2's own report on s1 (only this entry handles it): the sample's leader or an admin
+    ("POST", "/leader/samples/{sample_id}/reports"): ({"path": "/leader/samples/{s1}/reports",
+                                                       "data": {"action": "dismiss"}, "headers": HTML},
+                                                      (LOGIN, 403, 403, OK, 403, OK)),
+    ("GET", "/dashboard"): ({"headers": HTML}, (LOGIN, 403, 403, OK, 403, OK)),
     ("GET", "/expert/mos"): ({"headers": HTML}, (LOGIN, 403, 403, 403, OK, 403)),
     ("GET", "/expert/audit"): ({"headers": HTML}, (LOGIN, 403, 403, 403, OK, 403)),
     ("GET", "/admin"): ({"headers": HTML}, (LOGIN, 403, 403, 403, 403, OK)),
@@ -146,6 +151,7 @@ def _setup(world: World) -> dict[str, str]:
                                  client_id="setup-1", watch_s=None, stage="member").vote
         report = reviews.report_sample(session, world.settings, a1, s0, "broken", "setup")
         report2 = reviews.report_sample(session, world.settings, session.get(User, world.users["a2"]), s0, "other")
+        reviews.report_sample(session, world.settings, session.get(User, world.users["a2"]), world.samples[1], "other")
         sample = session.get(Sample, s0)
         poster = Path(sample.media_path).with_suffix(".jpg")
         poster.write_bytes(b"\xff\xd8\xff\xe0poster")
