@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from annotation_app.models import QualificationItem, Sample
 from annotation_app.services import audit, people, seats
 from core.errors import ConfigError, InvalidRequest
-from core.manifest import read_rows
+from core.manifest import SHARD_SUFFIX, complete_shards, read_rows
 from core.records import CleanVideo
 from core.taxonomy import Category
 
@@ -68,6 +69,51 @@ def media_root(folder: Path) -> Path:
     """The folder a manifest's media must lie in, given the manifest's folder: the run folder (the
     parent of a `manifest/` folder), else that folder itself."""
     return (folder.parent if folder.name == "manifest" else folder).resolve()
+
+
+SEARCH_DEPTH = 4  # folders below the data folder looked into for manifests
+SKIPPED_FOLDERS = {"media", "backups", "exports", "__pycache__"}
+
+
+def offered_manifests(data_dir: Path | str) -> list[str]:
+    """Manifests an admin may import from the browser: JSONL files and folders of complete shards under
+    `data_dir` (at most SEARCH_DEPTH folders down; hidden, media and backup folders skipped), as paths
+    relative to `data_dir` with '/' separators, in name order."""
+    root = Path(data_dir).resolve()
+    if not root.is_dir():
+        return []
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        depth = len(here.relative_to(root).parts)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS
+                         and depth < SEARCH_DEPTH and not (here / d).is_symlink())
+        if complete_shards(here):
+            found.append(here.relative_to(root).as_posix() or ".")
+            continue  # its shards are offered as the folder
+        found.extend((here / f).relative_to(root).as_posix() for f in sorted(files)
+                     if f.endswith(SHARD_SUFFIX) and not f.startswith("."))
+    return sorted(found)
+
+
+def offered_manifest(data_dir: Path | str, choice: str) -> Path:
+    """The manifest `choice` names, if `offered_manifests` offers it; anything else (another folder, `..`,
+    an absolute path) is refused with InvalidRequest 'manifest_not_offered'."""
+    if choice not in offered_manifests(data_dir):
+        raise InvalidRequest(f"{choice!r} is not one of the manifests in the data folder", code="manifest_not_offered",
+                             remedy="choose one of the listed manifests")
+    return Path(data_dir).resolve() / choice
+
+
+def import_offered(session: Session, data_dir: Path | str, choice: str, *,
+                   actor_id: int | None = None) -> ImportReport:
+    """`import_manifest` of a manifest `offered_manifests` lists (anything else is refused); a file that is
+    not JSON Lines is refused as 'manifest_unreadable' with nothing imported."""
+    path = offered_manifest(data_dir, choice)
+    try:
+        return import_manifest(session, path, actor_id=actor_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"cannot read {choice}: {exc}", code="manifest_unreadable") from None
 
 
 def import_manifest(session: Session, source: Path | str, *, gold: dict[str, str] | None = None,
@@ -143,7 +189,8 @@ def distribute(session: Session, batch_size: int, *, group_names: list[str] | No
     if group_names:
         rows = [people.group_by_name(session, n) for n in group_names]
     if not rows:
-        raise InvalidRequest("no groups yet", remedy="run `emotions app form-groups` or create groups first")
+        raise InvalidRequest("no groups yet", remedy="run `emotions app form-groups` or create groups first",
+                             code="no_groups")
     query = select(Sample).where(Sample.kind == "task", Sample.group_id.is_(None)).order_by(Sample.seq)
     if limit is not None:
         query = query.limit(limit)
