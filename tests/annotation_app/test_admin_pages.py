@@ -63,7 +63,7 @@ def actions(world, action: str) -> list[dict]:
 
 
 def test_every_admin_page_shows_with_its_navigation_and_only_to_admins(site):
-    client, world = site
+    client, _ = site
     for path in ADMIN_PAGES:
         page = client.get(path, headers=HTML)
         assert page.status_code == 200, path
@@ -295,7 +295,7 @@ def test_crosscheck_draw_export_backup_and_the_audit_log(site, tmp_path):
         assert sorted(bundle.namelist()) == ["labels.csv", "labels.parquet", "votes.csv", "votes.parquet"]
         votes = pd.read_csv(bundle.open("votes.csv"))
         labels = pd.read_parquet(io.BytesIO(bundle.read("labels.parquet")))
-    assert sorted(zip(votes["sample_id"], votes["voter"])) == sorted(
+    assert sorted(zip(votes["sample_id"], votes["voter"], strict=True)) == sorted(
         (s, v) for s in (s0, s1) for v in ("a1", "a2", "a3"))
     assert list(labels["sample_id"]) == world.samples
     assert list(labels["final_category"][:2]) == ["Fear", "Fear"] and labels["final_category"][2:].isna().all()
