@@ -61,6 +61,7 @@ class Row:
     entity: str
     entity_id: str
     detail: str
+    person: str | None  # the user name when the object is a person
 
 
 def search(session: Session, filters: Filters, *, page: int = 1, per_page: int = 50) -> tuple[list[Row], int]:
@@ -80,7 +81,12 @@ def search(session: Session, filters: Filters, *, page: int = 1, per_page: int =
     ids = query.order_by(AuditEvent.id.desc()).limit(per_page).offset((max(page, 1) - 1) * per_page)
     rows = session.execute(select(AuditEvent, User.username).outerjoin(User, User.id == AuditEvent.actor_id)
                            .where(AuditEvent.id.in_(ids.scalar_subquery())).order_by(AuditEvent.id.desc())).all()
-    return [Row(e.id, aware(e.at), name, e.action, e.entity, e.entity_id, e.detail) for e, name in rows], total
+    people_ids = {int(e.entity_id) for e, _ in rows if e.entity == "user" and e.entity_id.isdigit()}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(people_ids))).all()) \
+        if people_ids else {}
+    return [Row(e.id, aware(e.at), name, e.action, e.entity, e.entity_id, e.detail,
+                names.get(int(e.entity_id)) if e.entity == "user" and e.entity_id.isdigit() else None)
+            for e, name in rows], total
 
 
 def choices(session: Session) -> dict[str, list[str]]:

@@ -155,7 +155,7 @@ def test_moves_enforce_capacity_and_the_gender_rule_unless_a_reason_is_given(sit
     assert [(e["group"], e["problems"], e["reason"]) for e in actions(world, "membership.override")] == [
         ("A", ["gender_rule"], "only man free")]
     history = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "T", text_of(ok.text, "history"))
-    assert history == "Group Role From Until B member T T A member T now"
+    assert history == "Group Role Joined Left B member T T A member T now"
 
 
 def test_deactivated_person_cannot_log_in_and_their_seats_are_released(site):

@@ -164,6 +164,7 @@ def test_audit_search_filters_and_pages(world):
         rows, total = audit.search(session, audit.Filters(actor="admin", action="test.event"), page=2, per_page=3)
         assert total == 7 and [r.entity_id for r in rows] == ["3", "2", "1"]
         assert rows[0].actor == "admin"
+        assert rows[0].person == next(name for name, user_id in world.users.items() if user_id == 3)
         today = utcnow().date()
         assert audit.search(session, audit.Filters(since=today, until=today))[1] == everything
         assert audit.search(session, audit.Filters(since=today + timedelta(days=1)))[1] == 0
