@@ -67,9 +67,14 @@ def overview(request: Request, user: AdminUser, session: DbSession) -> Response:
 @router.post("/admin/distribute")
 @released
 def distribute(request: Request, batch_size: Annotated[int, Form(ge=1)], user: AdminUser, session: DbSession,
-               settings: AppSettings) -> Response:
-    dealt, error = attempt(request, user, session, lambda: importer.distribute(
-        session, batch_size, actor_id=user.id, members_per_sample=settings.app_members_per_sample))
+               settings: AppSettings, limit: Annotated[str, Form()] = "") -> Response:
+    def work() -> dict[str, int]:
+        if limit.strip() and not (limit.strip().isdigit() and int(limit) >= 1):
+            raise InvalidRequest(f"the most to distribute is a whole number of at least 1, got {limit!r}")
+        return importer.distribute(session, batch_size, limit=int(limit) if limit.strip() else None,
+                                   actor_id=user.id, members_per_sample=settings.app_members_per_sample)
+
+    dealt, error = attempt(request, user, session, work)
     return _overview(request, user, session, dealt=dealt, error=error)
 
 

@@ -40,8 +40,7 @@ ERRORS = {
 # what the page says after an action went through
 DONE = {
     "created": N_("%(name)s was created."),
-    "deactivated": N_("%(name)s is deactivated: they cannot log in, and %(n)s clips they held went back to the "
-                      "queue."),
+    "deactivated": N_("%(name)s is deactivated and can no longer log in. Clips given back to the queue: %(n)s."),
     "reactivated": N_("%(name)s can log in again."),
     "password": N_("The password of %(name)s is reset; they were logged out everywhere."),
     "role": N_("%(name)s is now %(role)s."),

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from annotation_app.models import ROLES, ApiToken, Group, Membership, User, utcnow
+from annotation_app.models import ROLES, ApiToken, Group, Membership, User, Vote, utcnow
 from annotation_app.services import audit, auth, people, seats
 from core.errors import ConflictError, InvalidRequest, NotFoundError
 
@@ -136,14 +136,16 @@ class PersonRow:
     active: bool
     gender: str | None
     group: str | None
+    votes: int
 
 
 def roster(session: Session) -> list[PersonRow]:
-    """Everyone with their current group, by user name."""
+    """Everyone with their current group and number of votes, by user name."""
     current = dict(session.execute(select(Membership.user_id, Group.name).join(Group, Group.id == Membership.group_id)
                                    .where(Membership.ended_at.is_(None))).all())
-    return [PersonRow(u.id, u.username, u.display_name, u.role, u.active, u.gender, current.get(u.id))
-            for u in session.scalars(select(User).order_by(User.username))]
+    votes = dict(session.execute(select(Vote.voter_id, func.count()).group_by(Vote.voter_id)).all())
+    return [PersonRow(u.id, u.username, u.display_name, u.role, u.active, u.gender, current.get(u.id),
+                      votes.get(u.id, 0)) for u in session.scalars(select(User).order_by(User.username))]
 
 
 def group_sizes(session: Session) -> dict[str, dict[str, int]]:

@@ -109,7 +109,7 @@ def test_admin_runs_the_campaign_in_the_browser(live, browser, shots_dir, tmp_pa
     browser.get(base + "/admin/import")
     Select(browser.find_element(By.ID, "manifest")).select_by_value("clean/run1/clean.jsonl")
     click(browser, "import")
-    assert text_of(browser, "import-report").startswith("7 rows read: 6 imported (0 gold), 1 skipped.")
+    assert text_of(browser, "import-report").startswith("Rows read: 7; imported: 6 (gold: 0); skipped: 1.")
     shoot(browser, shots_dir, "admin_en_import_report")
 
     # distribute in batches of 2
@@ -118,7 +118,7 @@ def test_admin_runs_the_campaign_in_the_browser(live, browser, shots_dir, tmp_pa
     field.clear()
     field.send_keys("2")
     click(browser, "distribute")
-    assert text_of(browser, "distribute-result").startswith("Distributed 6 samples.")
+    assert text_of(browser, "distribute-result").startswith("Samples distributed: 6.")
     with world.session() as session:
         assert session.scalar(select(Sample).where(Sample.group_id.is_(None))) is None
     shoot(browser, shots_dir, "admin_en_distributed")
@@ -165,7 +165,7 @@ def test_admin_runs_the_campaign_in_the_browser(live, browser, shots_dir, tmp_pa
 
     browser.get(base + "/admin/backup")
     click(browser, "backup")
-    assert text_of(browser, "backup-done").startswith("Backed up ")
+    assert text_of(browser, "backup-done").startswith("Backup made.")
 
     # every admin page in both languages
     for language, button in (("en", "lang-en"), ("zh", "lang-zh")):

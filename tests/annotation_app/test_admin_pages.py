@@ -84,7 +84,7 @@ def test_import_shows_its_report_and_refuses_paths_it_did_not_offer(site):
     assert '<option value="clean/run1/clean.jsonl"' in page
     r = post(client, "/admin/import", {"manifest": "clean/run1/clean.jsonl"})
     assert r.status_code == 200
-    assert text_of(r.text, "import-report").startswith("5 rows read: 4 imported (0 gold), 1 skipped.")
+    assert text_of(r.text, "import-report").startswith("Rows read: 5; imported: 4 (gold: 0); skipped: 1.")
     assert "rejected while cleaning 1" in text_of(r.text, "skipped")
     again = post(client, "/admin/import", {"manifest": "clean/run1/clean.jsonl"})
     assert "already imported 4" in text_of(again.text, "skipped")
@@ -100,14 +100,19 @@ def test_import_shows_its_report_and_refuses_paths_it_did_not_offer(site):
 
 def test_distribute_shows_what_was_dealt(site):
     client, world = site
-    write_manifest(world.settings.data_dir / "clean", 5, prefix="n")
+    write_manifest(world.settings.data_dir / "clean", 6, prefix="n")
     post(client, "/admin/import", {"manifest": "clean/clean.jsonl"})
-    r = post(client, "/admin/distribute", {"batch_size": "2"})
+    first = post(client, "/admin/distribute", {"batch_size": "2", "limit": "1"})
+    assert text_of(first.text, "distribute-result") == "Samples distributed: 1. Group Samples dealt A 1 B 0 C 0"
+    r = post(client, "/admin/distribute", {"batch_size": "2", "limit": ""})
     assert r.status_code == 200
-    assert text_of(r.text, "distribute-result") == "Distributed 5 samples. Group Samples dealt A 2 B 2 C 1"
+    assert text_of(r.text, "distribute-result") == "Samples distributed: 5. Group Samples dealt A 2 B 2 C 1"
     assert actions(world, "samples.distributed")[-1]["dealt"] == {"A": 2, "B": 2, "C": 1}
+    assert "not distributed" not in text_of(r.text, "progress")
+    bad = post(client, "/admin/distribute", {"batch_size": "2", "limit": "-1"})
+    assert bad.status_code == 422 and 'id="distribute-result"' not in bad.text
     nothing = post(client, "/admin/distribute", {"batch_size": "2"})
-    assert text_of(nothing.text, "distribute-result").startswith("Distributed 0 samples.")
+    assert text_of(nothing.text, "distribute-result").startswith("Samples distributed: 0.")
 
 
 def test_create_a_person_with_profile_and_see_them(site):
@@ -166,8 +171,8 @@ def test_deactivated_person_cannot_log_in_and_their_seats_are_released(site):
     page = f"/admin/people/{uid(world, 'a1')}"
     r = post(client, f"{page}/active", {"active": "0"}, page)
     assert r.status_code == 200
-    assert text_of(r.text, "admin-done") == ("a1 is deactivated: they cannot log in, and 1 clips they held went back "
-                                             "to the queue.")
+    assert text_of(r.text, "admin-done") == ("a1 is deactivated and can no longer log in. Clips given back to the "
+                                             "queue: 1.")
     assert text_of(r.text, "person-status") == "deactivated"
     with world.session() as session:
         assert session.scalars(select(Seat).where(Seat.holder_id == uid(world, "a1"))).all() == []
@@ -283,7 +288,7 @@ def test_crosscheck_draw_export_backup_and_the_audit_log(site, tmp_path):
     _resolve(world, s1, ("a1", "a2", "a3"))
     drawn = post(client, "/admin/crosscheck", {"name": "sA", "set_size": "2"}, "/admin/crosscheck")
     assert drawn.status_code == 200
-    assert text_of(drawn.text, "drawn") == "Drew 1 sets sA."
+    assert text_of(drawn.text, "drawn") == "Cross-check sets sA drawn: 1."
     assert "sA A → B 1" in text_of(drawn.text, "sets")
     twice = post(client, "/admin/crosscheck", {"name": "sA", "set_size": "2"}, "/admin/crosscheck")
     assert twice.status_code == 409 and text_of(twice.text, "admin-error").startswith("Cross-check sets with this")
@@ -306,8 +311,8 @@ def test_crosscheck_draw_export_backup_and_the_audit_log(site, tmp_path):
     path = text_of(made.text, "backup-file")
     backups = world.settings.data_dir / "backups"
     assert [p.name for p in backups.iterdir() if not p.name.endswith(".json")] == [path.rsplit("/", 1)[1]]
-    assert text_of(made.text, "backup-done").startswith("Backed up ")
-    assert "(6 votes)." in text_of(made.text, "backup-done")
+    assert text_of(made.text, "backup-done").startswith("Backup made. Tables: ")
+    assert ", votes: 6." in text_of(made.text, "backup-done")
     assert actions(world, "backup.created")[0]["votes"] == 6
 
     with world.session() as session:  # a busy day: more events than one page holds
@@ -315,16 +320,16 @@ def test_crosscheck_draw_export_backup_and_the_audit_log(site, tmp_path):
             audit.record(session, uid(world, "a1"), "user.login", "user", uid(world, "a1"), client=f"10.0.0.{i}")
         session.commit()
     log = client.get("/admin/audit", params={"actor": "admin", "action": "backup.created"}, headers=HTML).text
-    assert text_of(log, "audit-count") == "1 events · page 1 of 1"
+    assert text_of(log, "audit-count") == "Events: 1 · page 1 of 1"
     assert "backup made" in text_of(log, "audit")
     everything = client.get("/admin/audit", headers=HTML).text
     with world.session() as session:
         total = len(session.scalars(select(AuditEvent.id)).all())
-    assert total > 50 and text_of(everything, "audit-count") == f"{total} events · page 1 of {(total + 49) // 50}"
+    assert total > 50 and text_of(everything, "audit-count") == f"Events: {total} · page 1 of {(total + 49) // 50}"
     older = client.get("/admin/audit", params={"page": 2}, headers=HTML).text
     assert older.count("<tr><td class=\"nowrap\">") == min(total - 50, 50) and 'id="newer"' in older
     future = client.get("/admin/audit", params={"since": "2999-01-01", "until": ""}, headers=HTML).text
-    assert text_of(future, "audit-count").startswith("0 events")
+    assert text_of(future, "audit-count").startswith("Events: 0")
     bad = client.get("/admin/audit", params={"since": "yesterday"}, headers=HTML)
     assert bad.status_code == 422 and "date like 2024-05-31" in bad.text
 
