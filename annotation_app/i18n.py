@@ -49,6 +49,7 @@ JS_TEXT = {
     "retrying": N_("Not saved yet: the server cannot be reached. Your choice is kept on this device and sent "
                    "again in {s} s."),
     "sent_later": N_("Saved (sent after a delay)"),
+    "reported": N_("Report sent to your group leader."),
     "not_counted": N_("Your choice was not counted."),
     "next_clip": N_("Next clip…"),
     "skipped": N_("Skipped: the clip goes back to the queue."),
@@ -137,6 +138,7 @@ def js_text(language: str) -> dict[str, str]:
     """The labelling page's JavaScript texts plus the stage names (`stage_<name>`), in `language`."""
     texts = {key: gettext(text, language) for key, text in JS_TEXT.items()}
     texts.update({f"stage_{key}": gettext(text, language) for key, text in STAGE_NAMES.items()})
+    texts.update({f"error_{code}": gettext(text, language) for code, text in ERROR_TEXT.items()})
     return texts
 
 

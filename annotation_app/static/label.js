@@ -49,6 +49,12 @@
     const reason = cfg.text[key] || cfg.text.refused_other.replace("{message}", err.message || "?");
     return reason + " " + cfg.text.not_counted;
   }
+  // What the server said about a failed request, in the person's language when its code is known.
+  function errorText(data) {
+    const err = (data && data.error) || null;
+    if (!err) return cfg.text.offline;
+    return cfg.text["refused_" + err.code] || cfg.text["error_" + err.code] || err.message || cfg.text.offline;
+  }
   async function flush() {
     // -> { acked: [client ids], refused: [{client_id, sample_id, code, text}], pending: n }
     const result = { acked: [], refused: [], pending: 0 };
@@ -179,7 +185,7 @@
     statusLine.dataset.state = kind || "";
     statusLine.dataset.code = code || "";
     if (r.status !== 200) {
-      say((message ? message + " " : "") + (r.data && r.data.error ? r.data.error.message : cfg.text.offline));
+      say((message ? message + " " : "") + (errorText(r.data)));
       return;
     }
     const t = r.data.task;
@@ -227,7 +233,7 @@
     try {
       const r = await api("POST", "/api/tasks/" + encodeURIComponent(task.sample_id) + "/release");
       if (r.status === 200) await nextTask(cfg.text.skipped, "skipped");
-      else say(r.data && r.data.error ? r.data.error.message : cfg.text.offline);
+      else say(errorText(r.data));
     } catch (e) { say(cfg.text.offline); }
     busy = false;
   }
@@ -237,8 +243,8 @@
     try {
       const r = await api("POST", "/api/samples/" + encodeURIComponent(task.sample_id) + "/report",
                           { reason: $("report-reason").value, note: "" });
-      if (r.status === 201) await nextTask(cfg.text.saved, "saved");
-      else say(r.data && r.data.error ? r.data.error.message : cfg.text.offline);
+      if (r.status === 201) await nextTask(cfg.text.reported, "reported");
+      else say(errorText(r.data));
     } catch (e) { say(cfg.text.offline); }
     busy = false;
   }
