@@ -82,6 +82,7 @@ def distribute(request: Request, batch_size: Annotated[int, Form(ge=1)], user: A
 
 def _import_page(request: Request, user: User, settings: Settings, **context) -> Response:
     return show(request, user, "import.html", "import", manifests=importer.offered_manifests(settings.data_dir),
+                gold_files=importer.offered_gold_files(settings.data_dir),
                 skip_name=lambda key: admin_text.named(admin_text.SKIPS, key, language_of(request, user)),
                 **context)
 
@@ -95,10 +96,10 @@ def import_page(request: Request, user: AdminUser, settings: AppSettings) -> Res
 @router.post("/admin/import")
 @released
 def import_manifest(request: Request, manifest: Annotated[str, Form()], user: AdminUser, session: DbSession,
-                    settings: AppSettings) -> Response:
+                    settings: AppSettings, gold: Annotated[str, Form()] = "") -> Response:
     report, error = attempt(request, user, session, lambda: importer.import_offered(
-        session, settings.data_dir, manifest, actor_id=user.id))
-    return _import_page(request, user, settings, report=report, chosen=manifest, error=error)
+        session, settings.data_dir, manifest, gold_choice=gold, actor_id=user.id))
+    return _import_page(request, user, settings, report=report, chosen=manifest, chosen_gold=gold, error=error)
 
 
 # -- groups -------------------------------------------------------------------------------------------------------

@@ -35,6 +35,9 @@ ERRORS = {
     "no_groups": N_("There are no groups yet."),
     "backup_failed": N_("The backup failed; nothing was written."),
     "manifest_unreadable": N_("The manifest could not be read."),
+    "gold_not_offered": N_("Choose one of the CSV files listed here; other paths are not accepted."),
+    "gold_unreadable": N_("The gold label file could not be read (it needs id and category columns with known "
+                          "categories)."),
 }
 
 # what the page says after an action went through

@@ -75,25 +75,35 @@ SEARCH_DEPTH = 4  # folders below the data folder looked into for manifests
 SKIPPED_FOLDERS = {"media", "backups", "exports", "__pycache__"}
 
 
-def offered_manifests(data_dir: Path | str) -> list[str]:
-    """Manifests an admin may import from the browser: JSONL files and folders of complete shards under
-    `data_dir` (at most SEARCH_DEPTH folders down; hidden, media and backup folders skipped), as paths
-    relative to `data_dir` with '/' separators, in name order."""
-    root = Path(data_dir).resolve()
-    if not root.is_dir():
-        return []
-    found: list[str] = []
+def _walk(root: Path):
+    """(folder, its plain files) under `root`, at most SEARCH_DEPTH folders down; hidden, media and backup
+    folders and symbolic links are skipped (a link could lead anywhere)."""
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
         depth = len(here.relative_to(root).parts)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS
                          and depth < SEARCH_DEPTH and not (here / d).is_symlink())
+        yield here, sorted(f for f in files if not f.startswith(".") and not (here / f).is_symlink())
+
+
+def offered_manifests(data_dir: Path | str) -> list[str]:
+    """Manifests an admin may import from the browser: JSONL files and folders of complete shards under
+    `data_dir` (see `_walk`), as paths relative to `data_dir` with '/' separators, in name order."""
+    root = Path(data_dir).resolve()
+    found: list[str] = []
+    for here, files in _walk(root) if root.is_dir() else ():
         if complete_shards(here):
             found.append(here.relative_to(root).as_posix() or ".")
             continue  # its shards are offered as the folder
-        found.extend((here / f).relative_to(root).as_posix() for f in sorted(files)
-                     if f.endswith(SHARD_SUFFIX) and not f.startswith("."))
+        found.extend((here / f).relative_to(root).as_posix() for f in files if f.endswith(SHARD_SUFFIX))
     return sorted(found)
+
+
+def offered_gold_files(data_dir: Path | str) -> list[str]:
+    """CSV files under `data_dir` (see `_walk`) an admin may give as gold labels, relative, in name order."""
+    root = Path(data_dir).resolve()
+    return sorted((here / f).relative_to(root).as_posix() for here, files in (_walk(root) if root.is_dir() else ())
+                  for f in files if f.endswith(".csv"))
 
 
 def offered_manifest(data_dir: Path | str, choice: str) -> Path:
@@ -105,13 +115,23 @@ def offered_manifest(data_dir: Path | str, choice: str) -> Path:
     return Path(data_dir).resolve() / choice
 
 
-def import_offered(session: Session, data_dir: Path | str, choice: str, *,
+def import_offered(session: Session, data_dir: Path | str, choice: str, *, gold_choice: str = "",
                    actor_id: int | None = None) -> ImportReport:
-    """`import_manifest` of a manifest `offered_manifests` lists (anything else is refused); a file that is
-    not JSON Lines is refused as 'manifest_unreadable' with nothing imported."""
+    """`import_manifest` of a manifest `offered_manifests` lists, with gold labels from a CSV file
+    `offered_gold_files` lists (anything else is refused). A manifest that is not JSON Lines is refused as
+    'manifest_unreadable', a gold file with an unknown category as 'gold_unreadable'; nothing is imported then."""
     path = offered_manifest(data_dir, choice)
+    gold = None
+    if gold_choice:
+        if gold_choice not in offered_gold_files(data_dir):
+            raise InvalidRequest(f"{gold_choice!r} is not one of the CSV files in the data folder",
+                                 code="gold_not_offered", remedy="choose one of the listed files")
+        try:
+            gold = read_gold(Path(data_dir).resolve() / gold_choice)
+        except (ConfigError, ValueError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"cannot read gold labels {gold_choice}: {exc}", code="gold_unreadable") from None
     try:
-        return import_manifest(session, path, actor_id=actor_id)
+        return import_manifest(session, path, gold=gold, actor_id=actor_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"cannot read {choice}: {exc}", code="manifest_unreadable") from None
 

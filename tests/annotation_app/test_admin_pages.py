@@ -80,11 +80,14 @@ def test_every_admin_page_shows_with_its_navigation_and_only_to_admins(site):
 def test_import_shows_its_report_and_refuses_paths_it_did_not_offer(site):
     client, world = site
     write_manifest(world.settings.data_dir / "clean" / "run1", 4, prefix="n")
+    (world.settings.data_dir / "gold.csv").write_text("id,category\nn0,Fear\n")
     page = client.get("/admin/import", headers=HTML).text
-    assert '<option value="clean/run1/clean.jsonl"' in page
-    r = post(client, "/admin/import", {"manifest": "clean/run1/clean.jsonl"})
+    assert '<option value="clean/run1/clean.jsonl"' in page and '<option value="gold.csv"' in page
+    outside = post(client, "/admin/import", {"manifest": "clean/run1/clean.jsonl", "gold": "../clean/clean.jsonl"})
+    assert outside.status_code == 422 and text_of(outside.text, "admin-error").startswith("Choose one of the CSV")
+    r = post(client, "/admin/import", {"manifest": "clean/run1/clean.jsonl", "gold": "gold.csv"})
     assert r.status_code == 200
-    assert text_of(r.text, "import-report").startswith("Rows read: 5; imported: 4 (gold: 0); skipped: 1.")
+    assert text_of(r.text, "import-report").startswith("Rows read: 5; imported: 4 (gold: 1); skipped: 1.")
     assert "rejected while cleaning 1" in text_of(r.text, "skipped")
     again = post(client, "/admin/import", {"manifest": "clean/run1/clean.jsonl"})
     assert "already imported 4" in text_of(again.text, "skipped")
@@ -96,6 +99,7 @@ def test_import_shows_its_report_and_refuses_paths_it_did_not_offer(site):
         assert len(session.scalars(select(Sample.id)).all()) == 6 + 4
     assert [(e["imported"], e["skipped"]) for e in actions(world, "samples.imported")][-2:] == [
         (4, {"rejected": 1}), (0, {"already_imported": 4, "rejected": 1})]
+    assert [e["gold"] for e in actions(world, "samples.imported")][-2:] == [1, 0]
 
 
 def test_distribute_shows_what_was_dealt(site):

@@ -35,7 +35,11 @@ def test_offered_manifests_are_files_and_shard_folders_inside_the_data_folder(tm
     write_manifest(data / "backups", 1)
     (data / "clean" / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     write_manifest(tmp_path / "elsewhere", 1)
+    (data / "clean" / "linked.jsonl").symlink_to(tmp_path / "elsewhere" / "clean.jsonl")
+    (data / "clean" / "gold.csv").write_text("id,category\n")
+    (data / "backups" / "old.csv").write_text("id,category\n")
     assert importer.offered_manifests(data) == ["clean/run1/clean.jsonl", "clean/run2/manifest"]
+    assert importer.offered_gold_files(data) == ["clean/gold.csv"]
     assert importer.offered_manifests(tmp_path / "missing") == []
     assert importer.offered_manifest(data, "clean/run1/clean.jsonl") == (data / "clean/run1/clean.jsonl").resolve()
     for bad in ("../elsewhere/clean.jsonl", str(tmp_path / "elsewhere" / "clean.jsonl"), "/etc/passwd",
@@ -55,6 +59,17 @@ def test_import_offered_reads_the_manifest_and_refuses_a_file_that_is_not_json(w
         with pytest.raises(InvalidRequest) as refused:
             importer.import_offered(session, data, "broken.jsonl")
         assert refused.value.code == "manifest_unreadable"
+        (data / "gold.csv").write_text("id,category\ng0,Fear\ng1,joy-ish\n")
+        write_manifest(data / "gold", 2, prefix="g")
+        with pytest.raises(InvalidRequest) as bad_gold:
+            importer.import_offered(session, data, "gold/clean.jsonl", gold_choice="gold.csv")
+        assert bad_gold.value.code == "gold_unreadable"
+        with pytest.raises(InvalidRequest) as elsewhere:
+            importer.import_offered(session, data, "gold/clean.jsonl", gold_choice="../gold.csv")
+        assert elsewhere.value.code == "gold_not_offered"
+        (data / "gold.csv").write_text("id,category\ng0,Fear\ng1,sadness\n")
+        report = importer.import_offered(session, data, "gold/clean.jsonl", gold_choice="gold.csv")
+        assert (report.imported, report.gold) == (2, 2)
 
 
 @pytest.mark.parametrize(("genders", "mover", "capacity", "expected"), [
