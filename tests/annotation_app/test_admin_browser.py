@@ -78,10 +78,15 @@ def text_of(driver, element_id: str) -> str:
     return wait(driver, lambda d: d.find_element(By.ID, element_id)).text
 
 
-def click(driver, element_id: str) -> None:
-    """Click a submit button and wait until the page it leads to has replaced this one."""
+def click(driver, element_id: str, *, confirm: str | None = None) -> None:
+    """Click a submit button (answering its confirmation, which must read `confirm`) and wait until the page it
+    leads to has replaced this one."""
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, element_id).click()
+    if confirm is not None:
+        alert = wait(driver, lambda d: d.switch_to.alert)
+        assert alert.text == confirm
+        alert.accept()
     wait(driver, lambda d: d.find_element(By.TAG_NAME, "html") != old)
 
 
@@ -133,7 +138,7 @@ def test_admin_runs_the_campaign_in_the_browser(live, browser, shots_dir, tmp_pa
     click(browser, "create")
     assert text_of(browser, "admin-done") == "li was created."
     shoot(browser, shots_dir, "admin_en_person_created")
-    click(browser, "deactivate")
+    click(browser, "deactivate", confirm="Deactivate li? They are logged out at once.")
     assert text_of(browser, "person-status") == "deactivated"
     assert text_of(browser, "admin-done").startswith("li is deactivated")
     shoot(browser, shots_dir, "admin_en_person_deactivated")
@@ -144,7 +149,7 @@ def test_admin_runs_the_campaign_in_the_browser(live, browser, shots_dir, tmp_pa
     click(browser, "preview")
     assert text_of(browser, "plan").startswith("Nothing has changed yet.")
     shoot(browser, shots_dir, "admin_en_groups_preview")
-    click(browser, "apply")
+    click(browser, "apply", confirm="Move everyone as planned? The membership history is kept.")
     assert text_of(browser, "plan").startswith("The groups are formed as shown.")
     with world.session() as session:
         leaders = {g.name: people.leader_of(session, g.id) for g in people.groups(session)}
