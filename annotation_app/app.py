@@ -82,11 +82,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from annotation_app.routes import admin_pages, admin_people, api, media, pages
+    from annotation_app.routes import admin_pages, admin_people, api, audit, media, pages
 
     app.include_router(api.router)
+    app.include_router(audit.api)
     app.include_router(media.router)
     app.include_router(pages.router)
+    app.include_router(audit.pages)
     app.include_router(admin_pages.router)
     app.include_router(admin_people.router)
     return app

@@ -15,7 +15,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "crawl": ("requests", "lxml", "selenium", "yt_dlp", "protego"),
     "clean": ("cv2", "av", "librosa", "ffmpeg"),
     "app": ("fastapi", "uvicorn", "jinja2", "babel"),
-    "qa": ("statsmodels", "krippendorff", "scipy", "pandas"),
+    "qa": ("statsmodels", "krippendorff", "scipy", "pandas", "sklearn", "cleanlab"),
     "model": ("torch", "torchvision", "sklearn"),
     "scale": ("ray",),
 }

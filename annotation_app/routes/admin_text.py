@@ -68,7 +68,9 @@ ACTIONS = {
     "qualification.started": N_("qualification started"), "qualification.finished": N_("qualification finished"),
     "sample.escalated": N_("sample escalated"), "sample.reported": N_("sample reported"),
     "sample.resolved": N_("sample resolved"), "report.exclude": N_("report: sample excluded"),
-    "report.dismiss": N_("report dismissed"),
+    "report.dismiss": N_("report dismissed"), "audit.queued": N_("queued for expert audit"),
+    "audit.label_changed": N_("expert audit: label changed"),
+    "audit.label_confirmed": N_("expert audit: label confirmed"),
 }
 ENTITIES = {"user": N_("person"), "sample": N_("sample"), "project": N_("project"), "report": N_("report")}
 

@@ -113,7 +113,7 @@ def switch_language(request: Request, language: Annotated[str, Form()], session:
     return response
 
 
-def _label_config(request: Request, session: Session, settings: Settings, user: User, mode: str) -> dict:
+def label_config(request: Request, session: Session, settings: Settings, user: User, mode: str) -> dict:
     lang = language_of(request, user)
     return {"mode": mode, "lang": lang, "csrf": session_data(request)["csrf"], "role": user.role,
             "user_id": user.id, "done": dashboard.vote_count(session, user.id),
@@ -130,7 +130,7 @@ def label_page(request: Request, user: AnyUser, session: DbSession,
     if user.role == "admin":
         return RedirectResponse("/admin", status_code=303)
     return render(request, "label.html", user, mode="task", pass_mark=settings.app_qualification_pass_mark,
-                  config=_label_config(request, session, settings, user, "task"))
+                  config=label_config(request, session, settings, user, "task"))
 
 
 @router.get("/qualify")
@@ -138,7 +138,7 @@ def label_page(request: Request, user: AnyUser, session: DbSession,
 def qualify_page(request: Request, user: MemberUser, session: DbSession,
                  settings: AppSettings) -> Response:
     return render(request, "label.html", user, mode="qualify", pass_mark=settings.app_qualification_pass_mark,
-                  config=_label_config(request, session, settings, user, "qualify"))
+                  config=label_config(request, session, settings, user, "qualify"))
 
 
 @router.get("/leader")
