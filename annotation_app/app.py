@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from annotation_app.routes import api, audit, leader_pages, media, pages
+    from annotation_app.routes import admin_pages, admin_people, api, audit, leader_pages, media, pages
 
     app.include_router(api.router)
     app.include_router(audit.api)
@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(pages.router)
     app.include_router(audit.pages)
     app.include_router(leader_pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(admin_people.router)
     return app
 
 

@@ -74,9 +74,10 @@ def init(url: str | None, n_groups: int | None) -> None:
 @click.option("--eb", "education", type=click.FloatRange(0, 100), default=None, help="Education 0-100.")
 @click.option("--cb", "culture", type=click.FloatRange(0, 100), default=None, help="Cultural background 0-100.")
 @click.option("--lp", "leadership", type=click.FloatRange(0, 100), default=None, help="Leadership 0-100.")
+@click.option("--reason", default="", help="Why joining a full group, or one the gender rule closes, is wanted.")
 @_url_option
 def create_user(username: str, role: str, password: str, group: str | None, display_name: str, language: str,
-                gender: str | None, url: str | None, **profile: float | None) -> None:
+                gender: str | None, reason: str, url: str | None, **profile: float | None) -> None:
     """Create a user (password hashed with argon2); profile scores feed `form-groups` (Eq. 1)."""
     from annotation_app.services import people
 
@@ -84,7 +85,9 @@ def create_user(username: str, role: str, password: str, group: str | None, disp
         user = people.create_user(session, username, role, password=password, display_name=display_name,
                                   language=language, gender=gender, **profile)
         if group:
-            people.assign(session, user, people.group_by_name(session, group))
+            settings = _settings()
+            people.move(session, user, people.group_by_name(session, group), capacity=settings.app_group_capacity,
+                        gender_rule=settings.app_gender_rule, reason=reason)
     click.echo(f"created {role} {username}" + (f" in group {group}" if group else ""))
 
 
@@ -136,7 +139,7 @@ def form_groups(n_groups: int | None, size: int | None, gender_rule: bool | None
         plans = people.form_groups(
             session, n_groups=n_groups or settings.app_group_count, size=size or settings.app_members_per_sample,
             gender_rule=settings.app_gender_rule if gender_rule is None else gender_rule,
-            leader_by=leader_by or settings.app_leader_by)
+            leader_by=leader_by or settings.app_leader_by, capacity=settings.app_group_capacity)
     for plan in plans:
         members = ", ".join(f"{m.name} ({m.gender or '-'}, p={m.p:.1f})" for m in plan.members)
         click.echo(f"{plan.name}: leader {plan.leader.name} (p={plan.leader.p:.1f}); {members}; "
@@ -146,17 +149,21 @@ def form_groups(n_groups: int | None, size: int | None, gender_rule: bool | None
 @app.command()
 @click.argument("username")
 @click.argument("group", required=False)
+@click.option("--reason", default="", help="Why a move over the group capacity or against the gender rule is "
+                                           "wanted (without one such a move is refused; kept in the audit log).")
 @_url_option
-def assign(username: str, group: str | None, url: str | None) -> None:
+def assign(username: str, group: str | None, reason: str, url: str | None) -> None:
     """Move USERNAME into GROUP (leave GROUP out to take them out of every group); history is kept.
 
     This is how a swap plan from QA is applied: one command per person moved.
     """
     from annotation_app.services import people
 
+    settings = _settings()
     with _session(url) as session:
         user = people.user_by_name(session, username)
-        people.assign(session, user, people.group_by_name(session, group) if group else None)
+        people.move(session, user, people.group_by_name(session, group) if group else None,
+                    capacity=settings.app_group_capacity, gender_rule=settings.app_gender_rule, reason=reason)
     click.echo(f"{username} is now in group {group}" if group else f"{username} is in no group")
 
 
@@ -168,16 +175,11 @@ def assign(username: str, group: str | None, url: str | None) -> None:
 def crosscheck_draw(name: str, set_size: int, seed: int, url: str | None) -> None:
     """Draw cross-check sets NAME (sA, sB): per group 3 Neutral, 2 Excitation, 1 of each other category,
     from samples the members decided; each set goes to the group's exchange partner for re-labelling."""
-    from annotation_app.services import crosscheck, people
+    from annotation_app.services import crosscheck
 
     with _session(url) as session:
         sets = crosscheck.draw_sets(session, _settings(), name, set_size=set_size, seed=seed)
-        per_group: dict[str, int] = {}
-        for row in sets:
-            source = people.groups(session)
-            name_of = {g.id: g.name for g in source}
-            key = f"{name_of[row.source_group_id]}->{name_of[row.target_group_id]}"
-            per_group[key] = per_group.get(key, 0) + 1
+        per_group = crosscheck.sets_by_route(session, sets).get(name, {})
     click.echo(f"drew {len(sets)} set(s) {name}: " + (", ".join(f"{k} {v}" for k, v in per_group.items()) or "none"))
 
 

@@ -158,6 +158,7 @@ class UserIn(BaseModel):
     language: Literal["en", "zh-Hans"] = "zh-Hans"
     gender: Literal["m", "f"] | None = None
     group: str | None = None
+    reason: str = Field("", max_length=500)
     work_experience: float | None = Field(None, ge=0, le=100)
     msceit: float | None = Field(None, ge=0, le=100)
     education: float | None = Field(None, ge=0, le=100)
@@ -178,6 +179,7 @@ class DistributeIn(BaseModel):
 class MembershipIn(BaseModel):
     username: str
     group: str | None
+    reason: str = Field("", max_length=500)
 
 
 class AuditTaskOut(BaseModel):

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     app_members_per_sample: int = Field(3, ge=1, description="Annotation app: member votes that complete stage 1")
     app_group_count: int = Field(3, ge=1, description="Annotation app: number of annotation groups")
     app_gender_rule: bool = Field(True, description="Annotation app: two male and one female member per group")
+    app_group_capacity: int = Field(
+        3, ge=1, description="Annotation app: most members a group holds; a move beyond it, or against the gender "
+                             "rule, needs a reason (kept in the audit log)"
+    )
     app_leader_by: Literal["p", "lp"] = Field("p", description="Annotation app: leaders by Eq. 1 score or leadership")
     app_exchange: str = Field(
         "", description="Annotation app: exchange partners 'A:B,B:C,C:A' (default: cyclic in group name order)"

@@ -266,13 +266,14 @@ def mos_rate(body: schemas.MosIn, user: ExpertUser, session: DbSession) -> dict:
 
 @router.post("/admin/users", response_model=schemas.MeOut, status_code=201)
 @released
-def create_user(body: schemas.UserIn, admin: AdminUser, session: DbSession):
+def create_user(body: schemas.UserIn, admin: AdminUser, session: DbSession, settings: AppSettings):
     profile = body.model_dump(include=set(people.PROFILE_FIELDS))
     user = people.create_user(session, body.username, body.role, password=body.password, actor_id=admin.id,
                               display_name=body.display_name, language=body.language, gender=body.gender,
                               **profile)
     if body.group:
-        people.assign(session, user, people.group_by_name(session, body.group), actor_id=admin.id)
+        people.move(session, user, people.group_by_name(session, body.group), capacity=settings.app_group_capacity,
+                    gender_rule=settings.app_gender_rule, reason=body.reason, actor_id=admin.id)
     session.commit()
     return me_out(session, user)
 
@@ -287,10 +288,11 @@ def create_token(username: str, admin: AdminUser, session: DbSession):
 
 @router.post("/admin/memberships")
 @released
-def set_membership(body: schemas.MembershipIn, admin: AdminUser, session: DbSession) -> dict:
+def set_membership(body: schemas.MembershipIn, admin: AdminUser, session: DbSession, settings: AppSettings) -> dict:
     user = people.user_by_name(session, body.username)
     group = people.group_by_name(session, body.group) if body.group else None
-    people.assign(session, user, group, actor_id=admin.id)
+    people.move(session, user, group, capacity=settings.app_group_capacity, gender_rule=settings.app_gender_rule,
+                reason=body.reason, actor_id=admin.id)
     session.commit()
     return {"username": user.username, "group": body.group}
 

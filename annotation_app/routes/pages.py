@@ -1,4 +1,4 @@
-"""Browser pages (Jinja2): login, labelling, qualification, leader dashboard, expert queues, admin."""
+"""Browser pages (Jinja2): login, labelling, qualification, leader dashboard, expert queues (admin: admin_pages)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from annotation_app import i18n
 from annotation_app.deps import (
-    AdminUser,
     AnyUser,
     AppSettings,
     DbSession,
@@ -28,9 +26,8 @@ from annotation_app.deps import (
     set_session,
 )
 from annotation_app.models import User
-from annotation_app.services import auth, dashboard, importer, people, progress, queue, reviews
-from annotation_app.services import export as export_service
-from core.errors import AuthenticationError, EmotionsError, TooManyAttempts
+from annotation_app.services import auth, dashboard, progress, queue, reviews
+from core.errors import AuthenticationError, TooManyAttempts
 from core.settings import Settings
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -45,6 +42,9 @@ def language_of(request: Request, user: User | None) -> str:
 def render(request: Request, name: str, user: User | None, status_code: int = 200, **context) -> Response:
     lang = language_of(request, user)
     base = {"lang": lang, "me": user, "csrf": session_data(request)["csrf"], **i18n.template_functions(lang)}
+    session = object_session(user) if user is not None else None
+    if session is not None and "nav_progress" not in context:  # "N of M" with the time left, on every page
+        base["nav_progress"] = progress.for_person(session, user, request.app.state.settings.app_members_per_sample)
     return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
@@ -161,44 +161,3 @@ def mos_page(request: Request, user: ExpertUser, session: DbSession) -> Response
               "text": {"queue_empty": i18n.gettext(i18n.JS_TEXT["queue_empty"], lang),
                        "saved": i18n.gettext(i18n.JS_TEXT["saved"], lang)}}
     return render(request, "mos.html", user, config=config)
-
-
-def _admin_page(request: Request, user: User, session: Session, message: str | None = None) -> Response:
-    users = []
-    for row in session.scalars(select(User).order_by(User.username)):
-        membership = people.current_membership(session, row.id)
-        users.append({"username": row.username, "role": row.role,
-                      "group": queue.group_name(session, membership.group_id) if membership else None})
-    return render(request, "admin.html", user, progress=export_service.progress(session), users=users,
-                  groups=people.groups(session), message=message)
-
-
-@router.get("/admin")
-@released
-def admin_page(request: Request, user: AdminUser, session: DbSession) -> Response:
-    return _admin_page(request, user, session)
-
-
-@router.post("/admin/users")
-@released
-def admin_create_user(username: Annotated[str, Form()], password: Annotated[str, Form()],
-                      role: Annotated[str, Form()], user: AdminUser, session: DbSession,
-                      group: Annotated[str, Form()] = "") -> Response:
-    try:
-        created = people.create_user(session, username, role, password=password, actor_id=user.id)
-        if group:
-            people.assign(session, created, people.group_by_name(session, group), actor_id=user.id)
-    except EmotionsError:
-        session.rollback()
-        raise
-    session.commit()
-    return RedirectResponse("/admin", status_code=303)
-
-
-@router.post("/admin/distribute")
-@released
-def admin_distribute(batch_size: Annotated[int, Form()], user: AdminUser,
-                     session: DbSession, settings: AppSettings) -> Response:
-    importer.distribute(session, batch_size, actor_id=user.id, members_per_sample=settings.app_members_per_sample)
-    session.commit()
-    return RedirectResponse("/admin", status_code=303)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from annotation_app.models import AuditEvent, utcnow
+from annotation_app.models import AuditEvent, User, aware, utcnow
 
 _INSERT = insert(AuditEvent.__table__)
 
@@ -37,3 +39,59 @@ def events(session: Session, *, entity: str | None = None, entity_id: object | N
     if action is not None:
         query = query.where(AuditEvent.action == action)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Audit log filters; empty fields do not filter. `since`/`until` are UTC days, both included."""
+
+    actor: str = ""
+    action: str = ""
+    entity: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    entity: str
+    entity_id: str
+    detail: str
+    person: str | None  # the user name when the object is a person
+
+
+def search(session: Session, filters: Filters, *, page: int = 1, per_page: int = 50) -> tuple[list[Row], int]:
+    """One page (1-based) of matching events, newest first, and the number of matches."""
+    query = select(AuditEvent.id).outerjoin(User, User.id == AuditEvent.actor_id)
+    if filters.actor:
+        query = query.where(User.username == filters.actor)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.entity:
+        query = query.where(AuditEvent.entity == filters.entity)
+    if filters.since:
+        query = query.where(AuditEvent.at >= datetime.combine(filters.since, time(), tzinfo=UTC))
+    if filters.until:
+        query = query.where(AuditEvent.at < datetime.combine(filters.until + timedelta(days=1), time(), tzinfo=UTC))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ids = query.order_by(AuditEvent.id.desc()).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    rows = session.execute(select(AuditEvent, User.username).outerjoin(User, User.id == AuditEvent.actor_id)
+                           .where(AuditEvent.id.in_(ids.scalar_subquery())).order_by(AuditEvent.id.desc())).all()
+    people_ids = {int(e.entity_id) for e, _ in rows if e.entity == "user" and e.entity_id.isdigit()}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(people_ids))).all()) \
+        if people_ids else {}
+    return [Row(e.id, aware(e.at), name, e.action, e.entity, e.entity_id, e.detail,
+                names.get(int(e.entity_id)) if e.entity == "user" and e.entity_id.isdigit() else None)
+            for e, name in rows], total
+
+
+def choices(session: Session) -> dict[str, list[str]]:
+    """The values the filters can take: actors, actions and entities that occur in the log."""
+    return {"actor": list(session.scalars(select(User.username).where(
+                User.id.in_(select(AuditEvent.actor_id).distinct())).order_by(User.username))),
+            "action": list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))),
+            "entity": list(session.scalars(select(AuditEvent.entity).distinct().order_by(AuditEvent.entity)))}

@@ -33,7 +33,7 @@ def hash_password(password: str) -> str:
     if len(password) < 8:
         from core.errors import InvalidRequest
 
-        raise InvalidRequest("a password has at least 8 characters")
+        raise InvalidRequest("a password has at least 8 characters", code="password_too_short")
     return _HASHER.hash(password)
 
 

@@ -168,6 +168,35 @@ def backup(url: str, out: Path) -> dict:
     return _write_sidecar(out, backend, summary)
 
 
+BACKUPS_FOLDER = "backups"  # under the data folder: where `backup_now` writes
+
+
+def backup_now(url: str, data_dir: Path | str) -> tuple[Path, dict]:
+    """Back up `url` into `data_dir`/backups under a UTC timestamped name; returns the file and its sidecar."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    suffix = ".sqlite" if is_sqlite(url) else ".dump"
+    out = Path(data_dir) / BACKUPS_FOLDER / f"emotions-{stamp}{suffix}"
+    return out, backup(url, out)
+
+
+def backups_in(data_dir: Path | str) -> list[dict]:
+    """The backups in `data_dir`/backups with a readable sidecar, newest first: file name, size, created_at,
+    rows and votes."""
+    folder = Path(data_dir) / BACKUPS_FOLDER
+    found = []
+    for sidecar in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []:
+        file = sidecar.with_name(sidecar.name[:-5])
+        try:
+            data = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if file.is_file():
+            found.append({"file": file.name, "bytes": file.stat().st_size, "created_at": data.get("created_at", ""),
+                          "rows": sum(data.get("tables", {}).values()),
+                          "votes": data.get("tables", {}).get(VOTES, 0)})
+    return found
+
+
 def read_sidecar(backup_file: Path) -> dict:
     """The sidecar of `backup_file`; DatabaseError when it is missing or unreadable."""
     path = sidecar_path(backup_file)

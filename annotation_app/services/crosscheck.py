@@ -26,7 +26,7 @@ def draw_sets(session: Session, settings: Settings, name: str, *, set_size: int 
     if not name or len(name) > 16:
         raise InvalidRequest("a cross-check stage name has 1 to 16 characters (e.g. sA)")
     if session.scalar(select(CrossCheckSet.id).where(CrossCheckSet.name == name).limit(1)) is not None:
-        raise ConflictError(f"cross-check sets {name!r} were already drawn")
+        raise ConflictError(f"cross-check sets {name!r} were already drawn", code="crosscheck_drawn")
     rows = people.groups(session)
     ids = {g.name: g.id for g in rows}
     names = {g.id: g.name for g in rows}
@@ -52,6 +52,19 @@ def draw_sets(session: Session, settings: Settings, name: str, *, set_size: int 
     session.flush()
     audit.record(session, actor_id, "crosscheck.drawn", "project", "default", name=name, sets=len(made))
     return made
+
+
+def sets_by_route(session: Session, sets: list[CrossCheckSet] | None = None) -> dict[str, dict[str, int]]:
+    """Sets and items per stage name and route 'A->B' ({'sA': {'A->B': 2}}); of `sets`, else of all sets."""
+    names = {g.id: g.name for g in people.groups(session)}
+    if sets is None:
+        sets = list(session.scalars(select(CrossCheckSet).order_by(CrossCheckSet.id)))
+    routes: dict[str, dict[str, int]] = {}
+    for row in sets:
+        key = f"{names[row.source_group_id]}->{names[row.target_group_id]}"
+        slot = routes.setdefault(row.name, {})
+        slot[key] = slot.get(key, 0) + 1
+    return routes
 
 
 @dataclass(frozen=True, slots=True)

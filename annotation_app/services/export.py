@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from annotation_app.models import Group, Sample, User, Vote
+from annotation_app.services import audit
 from annotation_app.services.audit_queue import audit_frame
 from core.db import make_engine, session_factory, session_scope
 
@@ -94,6 +95,30 @@ def export(session: Session, out_dir: Path | str) -> dict[str, Path]:
             tmp.replace(path)
             written[path.name] = path
     return written
+
+
+ARCHIVE_FILES = ("labels.csv", "labels.parquet", "votes.csv", "votes.parquet")
+
+
+def export_archive(session: Session, work_dir: Path | str, *, actor_id: int | None = None) -> Path:
+    """`export` into `work_dir`/export and pack the four files into `work_dir`/emotions-export.zip (returned);
+    the export is audit-logged with its row counts."""
+    import zipfile
+
+    work = Path(work_dir)
+    written = export(session, work / "export")
+    audit.record(session, actor_id, "export.downloaded", "project", "default",
+                 votes=_rows(written["votes.csv"]), labels=_rows(written["labels.csv"]))
+    archive = work / "emotions-export.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for name in ARCHIVE_FILES:
+            bundle.write(written[name], arcname=name)
+    return archive
+
+
+def _rows(csv_file: Path) -> int:
+    with csv_file.open(encoding="utf-8") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
 
 
 def progress(session: Session) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from annotation_app.models import QualificationItem, Sample
 from annotation_app.services import audit, people, seats
 from core.errors import ConfigError, InvalidRequest
-from core.manifest import read_rows
+from core.manifest import SHARD_SUFFIX, complete_shards, read_rows
 from core.records import CleanVideo
 from core.taxonomy import Category
 
@@ -68,6 +69,71 @@ def media_root(folder: Path) -> Path:
     """The folder a manifest's media must lie in, given the manifest's folder: the run folder (the
     parent of a `manifest/` folder), else that folder itself."""
     return (folder.parent if folder.name == "manifest" else folder).resolve()
+
+
+SEARCH_DEPTH = 4  # folders below the data folder looked into for manifests
+SKIPPED_FOLDERS = {"media", "backups", "exports", "__pycache__"}
+
+
+def _walk(root: Path):
+    """(folder, its plain files) under `root`, at most SEARCH_DEPTH folders down; hidden, media and backup
+    folders and symbolic links are skipped (a link could lead anywhere)."""
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        depth = len(here.relative_to(root).parts)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_FOLDERS
+                         and depth < SEARCH_DEPTH and not (here / d).is_symlink())
+        yield here, sorted(f for f in files if not f.startswith(".") and not (here / f).is_symlink())
+
+
+def offered_manifests(data_dir: Path | str) -> list[str]:
+    """Manifests an admin may import from the browser: JSONL files and folders of complete shards under
+    `data_dir` (see `_walk`), as paths relative to `data_dir` with '/' separators, in name order."""
+    root = Path(data_dir).resolve()
+    found: list[str] = []
+    for here, files in _walk(root) if root.is_dir() else ():
+        if complete_shards(here):
+            found.append(here.relative_to(root).as_posix() or ".")
+            continue  # its shards are offered as the folder
+        found.extend((here / f).relative_to(root).as_posix() for f in files if f.endswith(SHARD_SUFFIX))
+    return sorted(found)
+
+
+def offered_gold_files(data_dir: Path | str) -> list[str]:
+    """CSV files under `data_dir` (see `_walk`) an admin may give as gold labels, relative, in name order."""
+    root = Path(data_dir).resolve()
+    return sorted((here / f).relative_to(root).as_posix() for here, files in (_walk(root) if root.is_dir() else ())
+                  for f in files if f.endswith(".csv"))
+
+
+def offered_manifest(data_dir: Path | str, choice: str) -> Path:
+    """The manifest `choice` names, if `offered_manifests` offers it; anything else (another folder, `..`,
+    an absolute path) is refused with InvalidRequest 'manifest_not_offered'."""
+    if choice not in offered_manifests(data_dir):
+        raise InvalidRequest(f"{choice!r} is not one of the manifests in the data folder", code="manifest_not_offered",
+                             remedy="choose one of the listed manifests")
+    return Path(data_dir).resolve() / choice
+
+
+def import_offered(session: Session, data_dir: Path | str, choice: str, *, gold_choice: str = "",
+                   actor_id: int | None = None) -> ImportReport:
+    """`import_manifest` of a manifest `offered_manifests` lists, with gold labels from a CSV file
+    `offered_gold_files` lists (anything else is refused). A manifest that is not JSON Lines is refused as
+    'manifest_unreadable', a gold file with an unknown category as 'gold_unreadable'; nothing is imported then."""
+    path = offered_manifest(data_dir, choice)
+    gold = None
+    if gold_choice:
+        if gold_choice not in offered_gold_files(data_dir):
+            raise InvalidRequest(f"{gold_choice!r} is not one of the CSV files in the data folder",
+                                 code="gold_not_offered", remedy="choose one of the listed files")
+        try:
+            gold = read_gold(Path(data_dir).resolve() / gold_choice)
+        except (ConfigError, ValueError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"cannot read gold labels {gold_choice}: {exc}", code="gold_unreadable") from None
+    try:
+        return import_manifest(session, path, gold=gold, actor_id=actor_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"cannot read {choice}: {exc}", code="manifest_unreadable") from None
 
 
 def import_manifest(session: Session, source: Path | str, *, gold: dict[str, str] | None = None,
@@ -143,7 +209,8 @@ def distribute(session: Session, batch_size: int, *, group_names: list[str] | No
     if group_names:
         rows = [people.group_by_name(session, n) for n in group_names]
     if not rows:
-        raise InvalidRequest("no groups yet", remedy="run `emotions app form-groups` or create groups first")
+        raise InvalidRequest("no groups yet", remedy="run `emotions app form-groups` or create groups first",
+                             code="no_groups")
     query = select(Sample).where(Sample.kind == "task", Sample.group_id.is_(None)).order_by(Sample.seq)
     if limit is not None:
         query = query.limit(limit)

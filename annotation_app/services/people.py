@@ -70,7 +70,7 @@ def create_user(session: Session, username: str, role: str, *, password: str | N
         if value is not None and not 0 <= value <= 100:
             raise InvalidRequest(f"{key} must be on the 0-100 scale")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ConflictError(f"user {username!r} already exists")
+        raise ConflictError(f"user {username!r} already exists", code="username_taken")
     user = User(username=username, role=role, display_name=display_name or username, language=language,
                 gender=gender, password_hash=hash_password(password) if password else None, **profile)
     session.add(user)
@@ -134,7 +134,8 @@ def assign(session: Session, user: User, group: Group | None, *, actor_id: int |
     The membership role follows the user's role (leader or member); a group has at most one leader.
     """
     if group is not None and user.role not in ("leader", "member"):
-        raise InvalidRequest(f"{user.username} is {user.role}; only leaders and members join groups")
+        raise InvalidRequest(f"{user.username} is {user.role}; only leaders and members join groups",
+                             code="role_without_group")
     old = current_membership(session, user.id)
     if old is None and group is None:
         return None
@@ -151,13 +152,55 @@ def assign(session: Session, user: User, group: Group | None, *, actor_id: int |
     if user.role == "leader":
         for other in current_members(session, group.id, "leader"):
             if other.user_id != user.id:
-                raise ConflictError(f"group {group.name} already has a leader")
+                raise ConflictError(f"group {group.name} already has a leader", code="group_has_leader")
     new = Membership(user_id=user.id, group_id=group.id, role=user.role)
     session.add(new)
     session.flush()
     audit.record(session, actor_id, "membership.started", "user", user.id, group=group.name, role=user.role,
                  previous_group_id=old.group_id if old else None)
     return new
+
+
+def move_problems(session: Session, user: User, group: Group | None, *, capacity: int,
+                  gender_rule: bool) -> list[str]:
+    """What moving member `user` into `group` would break: 'over_capacity' (more than `capacity` members) and
+    'gender_rule' (more than capacity-1 men or more than one woman; genders not recorded are not counted). Leaders and
+    moves out of every group break nothing here (a group's single leader is checked by `assign`)."""
+    if group is None or user.role != "member":
+        return []
+    others = [m.user_id for m in current_members(session, group.id, "member") if m.user_id != user.id]
+    problems = ["over_capacity"] if len(others) + 1 > capacity else []
+    if gender_rule:
+        genders = [*session.scalars(select(User.gender).where(User.id.in_(others))), user.gender]
+        men_allowed = max(capacity - 1, 0)
+        if genders.count("m") > men_allowed or genders.count("f") > capacity - men_allowed:
+            problems.append("gender_rule")
+    return problems
+
+
+PROBLEM_TEXT = {"over_capacity": "goes over the group's capacity", "gender_rule": "breaks the gender rule"}
+
+
+def move(session: Session, user: User, group: Group | None, *, capacity: int, gender_rule: bool,
+         reason: str = "", actor_id: int | None = None) -> Membership | None:
+    """`assign` with the group rules enforced: a move over capacity or against the gender rule is refused
+    (ConflictError 'move_needs_reason') unless a reason is given; an override is audit-logged with it."""
+    reason = reason.strip()
+    if len(reason) > 500:
+        raise InvalidRequest("a reason has at most 500 characters")
+    problems = move_problems(session, user, group, capacity=capacity, gender_rule=gender_rule)
+    current = current_membership(session, user.id)
+    if current is not None and group is not None and current.group_id == group.id and current.role == user.role:
+        problems = []  # staying where one is moves nobody
+    if problems and not reason:
+        raise ConflictError(f"moving {user.username} into group {group.name} "
+                            f"{' and '.join(PROBLEM_TEXT[p] for p in problems)}", code="move_needs_reason",
+                            remedy="give a reason to override the group rules")
+    membership = assign(session, user, group, actor_id=actor_id)
+    if problems:
+        audit.record(session, actor_id, "membership.override", "user", user.id, group=group.name,
+                     problems=problems, reason=reason)
+    return membership
 
 
 def partner_map(names: list[str], spec: str = "") -> dict[str, str]:
@@ -178,22 +221,38 @@ def plan_groups(people: list[Person], n_groups: int, size: int = 3, *, gender_ru
     try:
         return list(allocate_groups(people, n_groups, size, gender_rule=gender_rule, leader_by=leader_by).groups)
     except ConfigError as exc:
-        raise InvalidRequest(exc.message) from None
+        raise InvalidRequest(exc.message, remedy=exc.remedy, code="allocation_impossible") from None
+
+
+def preview_groups(session: Session, *, n_groups: int, size: int, gender_rule: bool, leader_by: str,
+                   capacity: int | None = None) -> list[GroupPlan]:
+    """The groups `form_groups` would make now, from every active leader/member's profile (Eq. 1); nothing
+    changes. Refuses groups larger than `capacity` and people without profile scores (InvalidRequest)."""
+    if capacity is not None and size > capacity:
+        raise InvalidRequest(f"groups of {size} members go over the capacity of {capacity}", code="over_capacity")
+    users = _candidates(session)
+    incomplete = [u.username for u in users if any(getattr(u, f) is None for f in PROFILE_FIELDS)]
+    if incomplete:
+        raise InvalidRequest(f"profile scores missing for {', '.join(sorted(incomplete))}",
+                             code="profiles_incomplete")
+    people = [Person(u.username, u.gender, assignment_score(*(getattr(u, f) for f in PROFILE_FIELDS)),
+                     u.leadership or 0.0) for u in users]
+    return plan_groups(people, n_groups, size, gender_rule=gender_rule, leader_by=leader_by)
+
+
+def _candidates(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.active.is_(True), User.role.in_(("leader", "member")))
+                                .order_by(User.username)))
 
 
 def form_groups(session: Session, *, n_groups: int, size: int, gender_rule: bool, leader_by: str,
-                actor_id: int | None = None) -> list[GroupPlan]:
-    """Plan groups from every active leader/member's profile (Eq. 1) and apply the plan; history is kept."""
-    users = list(session.scalars(select(User).where(User.active.is_(True), User.role.in_(("leader", "member")))))
-    incomplete = [u.username for u in users if any(getattr(u, f) is None for f in PROFILE_FIELDS)]
-    if incomplete:
-        raise InvalidRequest(f"profile scores missing for {', '.join(sorted(incomplete))}")
-    by_name = {u.username: u for u in users}
-    people = [Person(u.username, u.gender, assignment_score(*(getattr(u, f) for f in PROFILE_FIELDS)),
-                     u.leadership or 0.0) for u in users]
-    plans = plan_groups(people, n_groups, size, gender_rule=gender_rule, leader_by=leader_by)
+                actor_id: int | None = None, capacity: int | None = None) -> list[GroupPlan]:
+    """Plan groups as `preview_groups` does and apply the plan; membership history is kept."""
+    plans = preview_groups(session, n_groups=n_groups, size=size, gender_rule=gender_rule, leader_by=leader_by,
+                           capacity=capacity)
+    by_name = {u.username: u for u in _candidates(session)}
     group_rows = {g.name: g for g in ensure_groups(session, n_groups)}
-    for user in users:  # everyone out first, so leaders can change groups without a clash
+    for user in by_name.values():  # everyone out first, so leaders can change groups without a clash
         assign(session, user, None, actor_id=actor_id)
     for plan in plans:
         for person, role in [(plan.leader, "leader"), *((m, "member") for m in plan.members)]:

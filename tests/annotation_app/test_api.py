@@ -144,6 +144,9 @@ def test_admin_routes_need_admin(world, client_of):
     admin, member = client_of(world, "admin"), client_of(world, "a1")
     body = {"username": "newbie", "role": "member", "group": "C", "gender": "f", "msceit": 70}
     assert member.post("/api/admin/users", json=body).status_code == 403
+    full = admin.post("/api/admin/users", json=body)  # C holds 3 members already: the capacity
+    assert full.status_code == 409 and full.json()["error"]["code"] == "move_needs_reason"
+    body["reason"] = "a fourth voice for the pilot"
     created = admin.post("/api/admin/users", json=body)
     assert created.status_code == 201 and created.json()["group"] == "C"
     assert admin.post("/api/admin/users", json=body).status_code == 409
@@ -151,7 +154,9 @@ def test_admin_routes_need_admin(world, client_of):
     me = client_of(world).get("/api/me", headers={"Authorization": f"Bearer {token}"})
     assert me.json()["username"] == "newbie"
     assert client_of(world).get("/api/me", headers={"Authorization": "Bearer emo_nope"}).status_code == 401
-    assert admin.post("/api/admin/memberships", json={"username": "newbie", "group": "A"}).status_code == 200
+    assert admin.post("/api/admin/memberships", json={"username": "newbie", "group": "A"}).status_code == 409
+    assert admin.post("/api/admin/memberships", json={"username": "newbie", "group": "A",
+                                                      "reason": "cover for a1"}).status_code == 200
     progress = admin.get("/api/admin/progress").json()
     assert progress["groups"]["A"]["total"] == 2
     with world.session() as session:

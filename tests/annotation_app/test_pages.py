@@ -64,12 +64,13 @@ def test_roles_get_friendly_forbidden_pages(site):
 def test_admin_creates_a_user_through_the_form(site):
     client, _ = site
     login(client, "admin")
-    page = client.get("/admin", headers=HTML)
+    page = client.get("/admin/people", headers=HTML)
     assert page.status_code == 200 and "a1" in page.text
     r = client.post("/admin/users", data={"username": "<script>x</script>", "password": "long-enough-1",
-                                          "role": "member", "group": "B", "csrf_token": csrf_of(page.text)})
+                                          "role": "member", "group": "B", "csrf_token": csrf_of(page.text),
+                                          "reason": "B needs a fourth voice"})  # B is full: an override
     assert r.status_code == 303
-    listing = client.get("/admin", headers=HTML).text
+    listing = client.get("/admin/people", headers=HTML).text
     assert "&lt;script&gt;x&lt;/script&gt;" in listing and "<script>x</script>" not in listing
 
 
