@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -158,6 +159,12 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def shots_dir(tmp_path_factory) -> Path:
-    """Where a browser module saves its screenshots."""
+def shots_dir(tmp_path_factory, request) -> Path:
+    """Where a browser module saves its screenshots: `$EMOTIONS_TEST_SHOTS/<module>/` when that is set (to keep
+    them as artifacts and look at them), else a temporary folder."""
+    keep = os.environ.get("EMOTIONS_TEST_SHOTS")
+    if keep:
+        folder = Path(keep) / request.module.__name__.rsplit(".", 1)[-1]
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
     return tmp_path_factory.mktemp("screenshots")
