@@ -74,8 +74,8 @@ def live(tmp_path_factory, synth_videos):
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("screenshots")
+def shots(shots_dir) -> Path:
+    return shots_dir
 
 
 def wait(driver, condition, timeout: float = 15):
