@@ -30,7 +30,7 @@ class AVCANet(nn.Module):
         self.audio = AudioBranch(cfg)
         self.lisf = LISF(cfg) if cfg.use_lisf else None
         self.glcf = GLCF(cfg) if cfg.use_glcf else None
-        self.head = FusionHead(cfg.dim, cfg.num_classes, cfg.fusion)
+        self.head = FusionHead(cfg.dim, cfg.num_classes, cfg.fusion, cfg.unimodal_heads)
 
     def forward(self, video: torch.Tensor, mfcc: torch.Tensor) -> dict[str, torch.Tensor]:
         fv, fa = self.visual(video), self.audio(mfcc)

@@ -12,22 +12,28 @@ import numpy as np
 import pytest
 import torch
 
-from model.cache import (
-    CacheError,
-    _npz_frames,
-    decode_jpegs,
-    encode_jpeg_stream,
-    read_jpeg_frames,
-    read_mfcc,
-    split_jpeg_stream,
-)
-from model.data import CacheDataset, RankBatchSampler, load_items
+from model.cache import CacheError, decode_jpegs, read_jpeg_frames, read_mfcc, split_jpeg_stream
+from model.data import CacheDataset, RankBatchSampler, ShardSampler, load_items
 from model.transforms import augment_batch, crop_box, fit_mfcc, sample_indices
 
 
 def _frames(n=5, h=40, w=60):
     rng = np.random.default_rng(0)
     return [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def encode_jpeg_stream(frames):
+    """Frames as concatenated JPEGs (the MJPEG-stream container the reader also accepts)."""
+    import cv2
+
+    return b"".join(cv2.imencode(".jpg", np.ascontiguousarray(f))[1].tobytes() for f in frames)
+
+
+def _npz_frames(encoded):
+    offsets = np.cumsum([0, *map(len, encoded)]).astype(np.int64)
+    buf = io.BytesIO()
+    np.savez(buf, data=np.frombuffer(b"".join(encoded), np.uint8), offsets=offsets)
+    return buf.getvalue()
 
 
 def test_jpeg_stream_roundtrip_and_alternative_containers(tmp_path):
@@ -140,23 +146,25 @@ def test_rank_sampler_deals_global_order():
     assert len(r0) == len(r1)
     for k in range(len(r0)):
         assert r0[k] == single[2 * k] and r1[k] == single[2 * k + 1]
+    sampler = RankBatchSampler(4, 2, seed=5)
+    sampler.set_epoch(3)
+    assert {e for batch in sampler for _, e in batch} == {3}  # the epoch travels with each index
 
 
-def test_real_clips_through_the_cache_at_paper_sampling(music_video_dir, tmp_path):
-    from model.cache import build_cache
-    from model.config import preset
+def test_shard_sampler_scores_every_sample_once():
+    shards = [[i for batch in ShardSampler(7, 2, world=3, rank=r) for i, _ in batch] for r in range(3)]
+    assert shards == [[0, 1, 6], [2, 3], [4, 5]]
 
-    clips = sorted(music_video_dir.glob("*.mp4"))[:2]
-    rows = ["sample_id,category,split,frames,mfcc"]
-    for clip in clips:
-        frames, mfcc = build_cache(clip, tmp_path / "cache")
-        rows.append(f"{clip.stem},Excitation,train,{frames.relative_to(tmp_path)},{mfcc.relative_to(tmp_path)}")
-    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
-    items, _, _ = load_items(tmp_path)
-    paper = preset("paper")
-    sample = CacheDataset(items, paper.net, paper.data, train=True)[1]
-    assert sample["valid"], sample["reason"]
-    assert sample["video"].shape == (16, 8, 112, 112, 3) and sample["mfcc"].shape == (4096, 32)
-    assert sample["video"].float().std() > 5 and sample["mfcc"].abs().sum() > 0
-    first = decode_jpegs(read_jpeg_frames(items[0].frames)[:1])
-    assert min(first.shape[1:3]) == 128  # cache frames at short side 128
+
+def test_cache_policy_is_read_and_checked(synth_dataset, tiny):
+    from core.errors import ConfigError
+    from model.data import CachePolicy, check_policy, dataset_policy
+
+    items, _, _ = load_items(synth_dataset)
+    policy = dataset_policy(items)
+    assert policy == CachePolicy(30.0, 40)  # the clean recipe's cap and short side, from the manifest
+    header = read_jpeg_frames(items[0].frames)
+    assert min(decode_jpegs(header[:1]).shape[1:3]) == 40
+    check_policy(tiny.override("data", cache_fps=30.0, cache_short_side=40).data, policy, "eval")
+    with pytest.raises(ConfigError, match="made with at most 30 fps, short side 40.*trained on at most 8 fps"):
+        check_policy(tiny.override("data", cache_fps=8.0, cache_short_side=40).data, policy, "eval")
