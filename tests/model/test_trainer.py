@@ -98,3 +98,27 @@ def test_held_out_validation_selects_on_val_and_reports_test(synth_dataset, tiny
     assert all("val" in e and "test" in e for e in result.history["epochs"])
     assert result.history["epochs"][0]["val"]["n"] == 6  # one of the two train clips of each class
     assert result.metrics["split"] == "test" and result.metrics["selection"] == "val"
+
+
+def test_resume_takes_run_time_overrides_and_refuses_shape_changes(synth_dataset, tiny, tmp_path, capsys):
+    from core.cli import main
+
+    args = ["model", "train", "--dataset", str(synth_dataset), "--config", "tiny", "--epochs", "1", "--device", "cpu",
+            "--runs-dir", str(tmp_path), "--run-id", "r"]
+    assert main(args) == 0
+    last = tmp_path / "r" / "last.pt"
+    resume = ["model", "train", "--dataset", str(synth_dataset), "--resume", str(last), "--device", "cpu"]
+    assert main([*resume, "--epochs", "2", "--workers", "1"]) == 0
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    assert state["epoch"] == 2 and state["config"]["train"]["epochs"] == 2
+    assert state["config"]["data"]["num_workers"] == 1
+    capsys.readouterr()
+    assert main([*resume, "--epochs", "3", "--batch-size", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "--resume cannot change train.batch_size (8 -> 4)" in err and "start a new run" in err
+    assert main([*resume, "--arch", "visual_only"]) == 2
+    assert "--resume cannot change train.arch ('av_canet' -> 'visual_only')" in capsys.readouterr().err
+    assert main([*resume, "--epochs", "1"]) == 2
+    assert "fewer than the 2 epochs already done" in capsys.readouterr().err
+    assert main([*resume, "--config", "small"]) == 2
+    assert torch.load(last, map_location="cpu", weights_only=False)["epoch"] == 2
