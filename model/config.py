@@ -35,6 +35,7 @@ class NetConfig:
     # audio branch: ResNet34 with a one-channel (7x1, stride (2,1)) stem
     audio_layers: tuple[int, ...] = (3, 4, 6, 3)
     audio_width: int = 64
+    audio_stem_init: str = "random"  # with ImageNet weights: "random" stem (official) or "inflate" the RGB 7x7 stem
     # LISF (local level)
     pyramid_levels: int = 2  # paper text: two attentive pyramid layers
     window_base: int = 1  # half-window of level l is window_base * 2^(l-1)
@@ -50,7 +51,7 @@ class NetConfig:
     # separate unimodal heads of the ew_multiply / gated fusions exist only for the multi-task loss (the trainer
     # sets this from train.multitask: a head no loss reaches would get no gradient, which DDP refuses)
     unimodal_heads: bool = True
-    # optional local 2D ImageNet weights (inflated for Swin); never downloaded
+    # 2D ImageNet weights: "imagenet" (torchvision's, from the local hub cache) or a local file; never downloaded
     pretrained_visual: str | None = None
     pretrained_audio: str | None = None
 
@@ -180,6 +181,7 @@ def _plain(obj: Any) -> Any:
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "pixel_norm": ("code", "imagenet"),
+    "audio_stem_init": ("random", "inflate"),
     "fusion": ("mid_concat", "sum", "ew_multiply", "gated"),
     "audio_length_mode": ("tile", "center"),
     "crop": ("code", "paper"),

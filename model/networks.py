@@ -106,7 +106,7 @@ def build_model(arch: str, cfg: NetConfig, *, load_pretrained: bool = True) -> n
         if cfg.pretrained_visual and hasattr(model, "visual"):
             load_visual_pretrained(model.visual, cfg.pretrained_visual)
         if cfg.pretrained_audio and hasattr(model, "audio"):
-            load_audio_pretrained(model.audio, cfg.pretrained_audio)
+            load_audio_pretrained(model.audio, cfg.pretrained_audio, cfg.audio_stem_init)
     return model
 
 

@@ -166,5 +166,5 @@ def test_cache_policy_is_read_and_checked(synth_dataset, tiny):
     header = read_jpeg_frames(items[0].frames)
     assert min(decode_jpegs(header[:1]).shape[1:3]) == 40
     check_policy(tiny.override("data", cache_fps=30.0, cache_short_side=40).data, policy, "eval")
-    with pytest.raises(ConfigError, match="made with at most 30 fps, short side 40.*trained on at most 8 fps"):
+    with pytest.raises(ConfigError, match=r"made with at most 30 fps, short side 40.*trained on at most 8 fps"):
         check_policy(tiny.override("data", cache_fps=8.0, cache_short_side=40).data, policy, "eval")
