@@ -159,6 +159,12 @@ def pipeline_clips_per_s(cfg: Config, arch: str, dev: torch.device, manifest: Pa
     return n / total, total / steps, waited / total
 
 
+def _workers(cfg: Config) -> int:
+    from model.data import default_workers
+
+    return cfg.data.num_workers if cfg.data.num_workers is not None else default_workers()
+
+
 def peak_flops(dev: torch.device) -> float | None:
     if dev.type != "cuda":
         return None
@@ -193,5 +199,5 @@ def run_profile(loader_cfg: Config, model_cfg: Config, arch: str, dev: torch.dev
         result["peak_bf16_tflops"] = peak / 1e12
         result["mfu"] = 3 * fwd * result["model_clips_per_s"] / peak
     result["model_sampling"] = (f"{model_cfg.net.segments}x{model_cfg.net.frames}x{model_cfg.net.image_size}^2, "
-                                f"batch {model_cfg.train.batch_size}, workers {model_cfg.data.num_workers}")
+                                f"batch {model_cfg.train.batch_size}, workers {_workers(model_cfg)}")
     return result
