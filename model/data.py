@@ -66,11 +66,13 @@ def dataset_policy(items: Sequence[Item]) -> CachePolicy:
                           remedy="clean every video with one recipe (cache.fps, cache.short_side)")
     if found:
         return CachePolicy(*found.pop())
-    for item in items:
-        header = frame_pack_header(item.frames) if item.frames is not None else None
-        if header:
-            return CachePolicy(float(header["fps"]), min(int(header["width"]), int(header["height"])))
-    return CachePolicy(None, None)
+    # no columns (a manifest from before they existed): the highest rate and the short side of the first frame
+    # packs; rebuilding the dataset with `emotions dataset build` records the columns
+    headers = [h for h in (frame_pack_header(i.frames) for i in items[:16] if i.frames is not None) if h]
+    if not headers:
+        return CachePolicy(None, None)
+    return CachePolicy(max(float(h["fps"]) for h in headers),
+                       min(int(headers[0]["width"]), int(headers[0]["height"])))
 
 
 def check_policy(expected: DataConfig, found: CachePolicy, what: str) -> None:

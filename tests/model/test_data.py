@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import shutil
@@ -168,3 +169,6 @@ def test_cache_policy_is_read_and_checked(synth_dataset, tiny):
     check_policy(tiny.override("data", cache_fps=30.0, cache_short_side=40).data, policy, "eval")
     with pytest.raises(ConfigError, match=r"made with at most 30 fps, short side 40.*trained on at most 8 fps"):
         check_policy(tiny.override("data", cache_fps=8.0, cache_short_side=40).data, policy, "eval")
+    # a manifest without the columns: the frame packs' own rate (the 10 fps sources) and short side
+    bare = [dataclasses.replace(i, cache_max_fps=None, cache_short_side=None) for i in items]
+    assert dataset_policy(bare) == CachePolicy(10.0, 40)
