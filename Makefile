@@ -9,7 +9,7 @@ SYSTEM_PROGRAMS := ffmpeg:ffmpeg ffprobe:ffmpeg chromium:chromium chromedriver:c
 # file that must exist -> Debian package that provides it (a CJK font, so Chinese pages are not drawn as boxes)
 SYSTEM_FILES := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc:fonts-wqy-zenhei
 
-.PHONY: setup system-deps test lint demo bench clean
+.PHONY: setup system-deps test lint demo bench clean i18n
 
 setup: system-deps $(STAMP)
 
@@ -43,6 +43,14 @@ test: setup lint
 
 demo: setup
 	$(BIN)/emotions demo
+
+# gettext catalogues of the annotation app: extract every msgid, merge it into zh-Hans, compile.
+# Translate the new empty entries of annotation_app/locale/zh_Hans/LC_MESSAGES/messages.po, then run it again.
+LOCALE := annotation_app/locale
+i18n: setup
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project emotions -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l zh_Hans --no-fuzzy-matching --width 120
+	$(BIN)/pybabel compile -d $(LOCALE) --statistics
 
 bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

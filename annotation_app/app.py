@@ -47,7 +47,11 @@ HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "
               409: "conflict", 422: "invalid", 429: "rate_limited"}
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals["t"] = i18n.translate
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.newstyle_gettext = True  # type: ignore[attr-defined]
+templates.env.globals.update(role_name=i18n.role_name, status_name=i18n.status_name,
+                             stage_name=lambda stage, lang: i18n.gettext(i18n.STAGE_NAMES.get(stage, stage), lang),
+                             report_reasons=i18n.REPORT_REASONS, mos_scores=i18n.MOS_SCORES)
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -78,11 +82,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from annotation_app.routes import api, media, pages
+    from annotation_app.routes import api, audit, leader_pages, media, pages
 
     app.include_router(api.router)
+    app.include_router(audit.api)
     app.include_router(media.router)
     app.include_router(pages.router)
+    app.include_router(audit.pages)
+    app.include_router(leader_pages.router)
     return app
 
 
@@ -195,10 +202,10 @@ async def error_response(request: Request, status: int, code: str, message: str,
     language = i18n.normalise((user.language if user else None) or request.cookies.get("lang")
                               or request.headers.get("accept-language"))
     session = getattr(request.state, "session", None) or {}
-    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message,
-                                                              "remedy": remedy, "lang": language, "me": user,
-                                                              "csrf": session.get("csrf", "")},
-                                      status_code=status)
+    context = {"status": status, "code": code, "headline": i18n.error_text(code, status, language),
+               "message": message, "remedy": remedy, "lang": language, "me": user, "csrf": session.get("csrf", ""),
+               **i18n.template_functions(language)}
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
 
 
 def _caller_or_none(request: Request):

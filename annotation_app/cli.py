@@ -226,6 +226,36 @@ def export(out_dir: Path, url: str | None) -> None:
     click.echo("wrote " + ", ".join(str(p) for p in written.values()))
 
 
+@app.group("review-queue")
+def review_queue() -> None:
+    """The expert's audit queue: likely label errors from `emotions qa label-issues` get a human second look."""
+
+
+@review_queue.command("add")
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="label_issues.csv written by `emotions qa label-issues` (ranked, most likely errors first).")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Queue only the first K rows (default: all).")
+@click.option("--reason", default="", help="Why these clips are audited (shown to the expert, kept in the audit log).")
+@_url_option
+def review_queue_add(source: Path, top: int | None, reason: str, url: str | None) -> None:
+    """Put the top rows of a label-issues table into the expert's audit queue (no label changes here)."""
+    import csv
+
+    from annotation_app.services import audit_queue
+    from core.errors import ConfigError
+
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if rows and "sample_id" not in rows[0]:
+        raise ConfigError(f"{source}: no sample_id column",
+                          remedy="pass the label_issues.csv of `emotions qa label-issues`")
+    with _session(url) as session:
+        result = audit_queue.add(session, rows, top=top, reason=reason, source=str(source))
+        pending = audit_queue.pending_count(session)
+    skipped = ", ".join(f"{k}={v}" for k, v in sorted(result.skipped.items())) or "none"
+    click.echo(f"queued {len(result.added)} sample(s) for the expert's audit; skipped {skipped}; {pending} waiting")
+
+
 @app.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)

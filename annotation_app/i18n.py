@@ -1,99 +1,93 @@
-"""User-interface text in English and Simplified Chinese; adjectives come from the taxonomy table."""
+"""User-interface text: gettext catalogues (Babel) with English msgids and a Simplified Chinese translation.
+
+Every user-visible string is a msgid: `_("…")` in templates, `gettext("…", language)` in Python, and
+`N_("…")` where a string is only marked for extraction (role names, JS texts). `make i18n` runs
+`pybabel extract/update/compile`; the compiled catalogue ships with the package. Adjectives come from the
+taxonomy table, which carries both languages itself.
+"""
 
 from __future__ import annotations
 
-LANGUAGES = ("en", "zh-Hans")
+import gettext as _gettext
+from functools import cache
+from pathlib import Path
 
-CATALOGUE: dict[str, tuple[str, str]] = {
-    "app_title": ("eMotions labelling", "eMotions 情感标注"),
-    "login": ("Log in", "登录"),
-    "logout": ("Log out", "退出"),
-    "username": ("User name", "用户名"),
-    "password": ("Password", "密码"),
-    "language": ("Language", "语言"),
-    "label": ("Label", "标注"),
-    "dashboard": ("Dashboard", "看板"),
-    "expert_queue": ("Final review", "最终复审"),
-    "mos": ("MOS rating", "MOS 评分"),
-    "admin": ("Admin", "管理"),
-    "qualification": ("Qualification test", "资格测试"),
-    "qualification_intro": ("Label each gold video; you need {mark}% correct to start real tasks.",
-                            "请标注每个测试视频；正确率达到 {mark}% 才能开始正式任务。"),
-    "qualification_passed": ("You passed the qualification test.", "你已通过资格测试。"),
-    "qualification_failed": ("Not passed (score {score}%). Attempts left: {left}.",
-                             "未通过（得分 {score}%）。剩余次数：{left}。"),
-    "how_feel": ("How does this video make you feel? Pick one word.", "这个视频让你有什么感受？请选择一个词。"),
-    "filter": ("Filter words (/)", "筛选词语 (/)"),
-    "confidence": ("Confidence", "置信度"),
-    "submit_next": ("Submit and next (Enter)", "提交并下一个 (Enter)"),
-    "report_broken": ("Report broken video (B)", "报告视频问题 (B)"),
-    "report_reason": ("Reason", "原因"),
-    "reason_broken": ("Broken / does not play", "损坏 / 无法播放"),
-    "reason_no_audio": ("No sound", "没有声音"),
-    "reason_inappropriate": ("Inappropriate", "内容不当"),
-    "reason_other": ("Other", "其他"),
-    "replay": ("Replay (R)", "重播 (R)"),
-    "speed": ("Speed", "速度"),
-    "done_count": ("Done: {n}", "已完成：{n}"),
-    "queue_empty": ("No more videos for you right now. Thank you!", "目前没有更多视频，谢谢！"),
-    "stage": ("Stage", "阶段"),
-    "stage_member": ("member vote", "成员投票"),
-    "stage_leader": ("leader vote (4th)", "组长投票（第4票）"),
-    "stage_exchange": ("exchange leader vote (5th)", "交换组长投票（第5票）"),
-    "stage_expert": ("expert final review", "专家最终复审"),
-    "stage_crosscheck": ("cross-check re-label", "交叉检验复标"),
-    "previous_votes": ("Previous votes", "此前投票"),
-    "shortcuts": ("Keys: Space play/pause · R replay · ←/→ choose word · / filter · 1-9, 0 confidence · "
-                  "[ ] speed · Enter submit · S skip · B report · L language",
-                  "快捷键：空格 播放/暂停 · R 重播 · ←/→ 选词 · / 筛选 · 1-9、0 置信度 · [ ] 速度 · "
-                  "Enter 提交 · S 跳过 · B 报告 · L 切换语言"),
-    "saved": ("Saved", "已保存"),
-    "saving": ("Saving…", "保存中…"),
-    "offline": ("Not saved yet: will retry", "尚未保存：将自动重试"),
-    "retrying": ("Not saved yet: the server cannot be reached. Your choice is kept on this device and sent "
-                 "again in {s} s.", "尚未保存：暂时无法连接服务器。你的选择已保存在本设备上，{s} 秒后自动重新发送。"),
-    "sent_later": ("Saved (sent after a delay)", "已保存（延迟后发送成功）"),
-    "not_counted": ("Your choice was not counted.", "你的选择未被计入。"),
-    "next_clip": ("Next clip…", "下一个视频…"),
-    "refused_sample_excluded": ("This clip was excluded by your leader.", "该视频已被组长排除。"),
-    "refused_moved_group": ("You were moved to another group; this clip is no longer yours.",
-                            "你已被调到其他组，此视频不再由你标注。"),
-    "refused_already_voted": ("You already voted on this clip with another word; your first vote stands.",
-                              "你已用另一个词为该视频投过票，以第一次投票为准。"),
-    "refused_lease_expired": ("Your reservation of this clip ran out and another annotator took it.",
-                              "你对该视频的保留时间已过，已由其他标注员接手。"),
-    "refused_no_free_seat": ("Every place for a vote on this clip is taken.", "该视频的投票名额已满。"),
-    "refused_stage_closed": ("This round of voting on the clip is already closed.", "该视频的本轮投票已结束。"),
-    "refused_sample_resolved": ("This clip already has its final label.", "该视频已有最终标签。"),
-    "refused_client_id_reused": ("This submission was already used for another vote.", "该提交编号已被另一票使用。"),
-    "refused_not_found": ("This clip is not available to you.", "你无法访问该视频。"),
-    "refused_forbidden": ("You may not vote on this clip.", "你无权为该视频投票。"),
-    "refused_qualification_required": ("Pass the qualification test first.", "请先通过资格测试。"),
-    "refused_other": ("The server refused it: {message}", "服务器拒绝了该投票：{message}"),
-    "skip": ("Skip (S)", "跳过 (S)"),
-    "skipped": ("Skipped: the clip goes back to the queue.", "已跳过：该视频已退回队列。"),
-    "members": ("Members", "成员"),
-    "votes": ("Votes", "投票数"),
-    "waiting_leader": ("Waiting for your vote (1-1-1)", "等待你投票（1-1-1）"),
-    "waiting_exchange": ("Exchanged from other groups", "来自其他组的交换样本"),
-    "reports": ("Reports", "报告"),
-    "exclude": ("Exclude", "排除"),
-    "dismiss": ("Dismiss", "驳回"),
-    "vote_now": ("Vote now", "去投票"),
-    "progress": ("Progress", "进度"),
-    "mos_intro": ("Rate how well the label fits the video.", "请评价标签与视频的匹配程度。"),
-    "mos_1": ("1 Bad", "1 差"), "mos_2": ("2 Poor", "2 较差"), "mos_3": ("3 Fair", "3 一般"),
-    "mos_4": ("4 Good", "4 好"), "mos_5": ("5 Excellent", "5 很好"),
-    "label_shown": ("Label", "标签"),
-    "create_user": ("Create user", "创建用户"),
-    "role": ("Role", "角色"),
-    "group": ("Group", "组"),
-    "distribute": ("Distribute", "分发"),
-    "batch_size": ("Batch size", "批量大小"),
-    "error": ("Something went wrong", "出错了"),
-    "cat_Excitation": ("Excitation", "兴奋"), "cat_Fear": ("Fear", "恐惧"), "cat_Neutral": ("Neutral", "中性"),
-    "cat_Relaxation": ("Relaxation", "放松"), "cat_Sadness": ("Sadness", "悲伤"), "cat_Tension": ("Tension", "紧张"),
-    "back": ("Back", "返回"),
+from babel.support import Translations
+
+from core.errors import ConfigError
+
+LANGUAGES = ("en", "zh-Hans")
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+_BABEL_LOCALE = {"zh-Hans": "zh_Hans"}
+
+# msgids looked up in a non-English language without a translation; the completeness test reads it
+MISSING: set[str] = set()
+
+
+def N_(text: str) -> str:
+    """Marks `text` for extraction; it is translated where it is shown."""
+    return text
+
+
+ROLE_NAMES = {"member": N_("member"), "leader": N_("leader"), "expert": N_("expert"), "admin": N_("admin")}
+STATUS_NAMES = {"open": N_("open"), "resolved": N_("resolved"), "excluded": N_("excluded")}
+STAGE_NAMES = {"member": N_("member vote"), "leader": N_("leader vote (4th)"),
+               "exchange": N_("exchange leader vote (5th)"), "expert": N_("expert final review"),
+               "crosscheck": N_("cross-check re-label")}
+CATEGORY_NAMES = {"Excitation": N_("Excitation"), "Fear": N_("Fear"), "Neutral": N_("Neutral"),
+                  "Relaxation": N_("Relaxation"), "Sadness": N_("Sadness"), "Tension": N_("Tension")}
+REPORT_REASONS = {"broken": N_("Broken / does not play"), "no_audio": N_("No sound"),
+                  "inappropriate": N_("Inappropriate"), "other": N_("Other")}
+MOS_SCORES = {1: N_("1 Bad"), 2: N_("2 Poor"), 3: N_("3 Fair"), 4: N_("4 Good"), 5: N_("5 Excellent")}
+
+# texts the labelling page's JavaScript shows; {name} placeholders are filled in the browser
+JS_TEXT = {
+    "saved": N_("Saved"),
+    "saving": N_("Saving…"),
+    "offline": N_("Not saved yet: will retry"),
+    "retrying": N_("Not saved yet: the server cannot be reached. Your choice is kept on this device and sent "
+                   "again in {s} s."),
+    "sent_later": N_("Saved (sent after a delay)"),
+    "reported": N_("Report sent to your group leader."),
+    "not_counted": N_("Your choice was not counted."),
+    "next_clip": N_("Next clip…"),
+    "skipped": N_("Skipped: the clip goes back to the queue."),
+    "queue_empty": N_("No more videos for you right now. Thank you!"),
+    "stage": N_("Stage"),
+    "previous_votes": N_("Previous votes"),
+    "qualification_passed": N_("You passed the qualification test."),
+    "qualification_failed": N_("Not passed (score {score}%). Attempts left: {left}."),
+    "done_count": N_("Done: {n}"),
+    "refused_sample_excluded": N_("This clip was excluded by your leader."),
+    "refused_moved_group": N_("You were moved to another group; this clip is no longer yours."),
+    "refused_already_voted": N_("You already voted on this clip with another word; your first vote stands."),
+    "refused_lease_expired": N_("Your reservation of this clip ran out and another annotator took it."),
+    "refused_no_free_seat": N_("Every place for a vote on this clip is taken."),
+    "refused_stage_closed": N_("This round of voting on the clip is already closed."),
+    "refused_sample_resolved": N_("This clip already has its final label."),
+    "refused_client_id_reused": N_("This submission was already used for another vote."),
+    "refused_not_found": N_("This clip is not available to you."),
+    "refused_forbidden": N_("You may not vote on this clip."),
+    "refused_qualification_required": N_("Pass the qualification test first."),
+    "refused_not_served": N_("This clip was not given to you; the next one is loaded."),
+    "refused_superseded": N_("This vote was already corrected; correct the newest one."),
+    "refused_other": N_("The server refused it: {message}"),
+}
+
+# what an error page says for each error code (the technical detail is shown below it)
+ERROR_TEXT = {
+    "not_found": N_("This page or item does not exist, or you may not see it."),
+    "forbidden": N_("You may not do this with your role."),
+    "unauthenticated": N_("Please log in."),
+    "conflict": N_("This could not be done because the data changed in the meantime."),
+    "invalid": N_("The request was not valid."),
+    "rate_limited": N_("Too many attempts; please wait a moment."),
+    "csrf": N_("The form expired; reload the page and try again."),
+    "server_error": N_("Something went wrong on the server. Try again in a moment; if it keeps happening, "
+                       "tell the admin."),
+    "method_not_allowed": N_("This address does not accept that kind of request."),
+    "payload_too_large": N_("What you sent is too large."),
 }
 
 
@@ -102,15 +96,68 @@ def normalise(language: str | None) -> str:
     return "zh-Hans" if (language or "").lower().startswith("zh") else "en"
 
 
-def translate(key: str, language: str, **values: object) -> str:
-    """The text for `key` in `language`, with {placeholders} filled; the key itself if unknown."""
-    pair = CATALOGUE.get(key)
-    if pair is None:
-        return key
-    text = pair[1] if normalise(language) == "zh-Hans" else pair[0]
-    return text.format(**values) if values else text
+@cache
+def catalogue(language: str) -> _gettext.NullTranslations:
+    """The compiled catalogue for `language` (English: the msgids themselves)."""
+    language = normalise(language)
+    if language == "en":
+        return _gettext.NullTranslations()
+    locale = _BABEL_LOCALE[language]
+    if not (LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file():
+        raise ConfigError(f"the {language} catalogue is not compiled", remedy="run: make i18n")
+    return Translations.load(str(LOCALE_DIR), [locale], domain=DOMAIN)
+
+
+def gettext(text: str, language: str, **values: object) -> str:
+    """`text` in `language`, with %(name)s placeholders filled from `values`."""
+    translated = catalogue(language).gettext(text)
+    if translated == text and normalise(language) != "en" and any(c.isalpha() for c in text):
+        MISSING.add(text)
+    return translated % values if values else translated
+
+
+def ngettext(singular: str, plural: str, n: int, language: str, **values: object) -> str:
+    translated = catalogue(language).ngettext(singular, plural, n)
+    if translated in (singular, plural) and normalise(language) != "en":
+        MISSING.add(singular)
+    return translated % {"num": n, **values}
+
+
+def template_functions(language: str) -> dict:
+    """`_`, `gettext` and `ngettext` bound to `language`, for one template render (jinja2.ext.i18n, new style)."""
+    def _(text: str, **values: object) -> str:
+        return gettext(text, language, **values)
+
+    def plural(singular: str, plural_text: str, n: int, **values: object) -> str:
+        return ngettext(singular, plural_text, n, language, **values)
+
+    return {"_": _, "gettext": _, "ngettext": plural}
+
+
+def js_text(language: str) -> dict[str, str]:
+    """The labelling page's JavaScript texts plus the stage names (`stage_<name>`), in `language`."""
+    texts = {key: gettext(text, language) for key, text in JS_TEXT.items()}
+    texts.update({f"stage_{key}": gettext(text, language) for key, text in STAGE_NAMES.items()})
+    texts.update({f"error_{code}": gettext(text, language) for code, text in ERROR_TEXT.items()})
+    return texts
 
 
 def categories(language: str) -> dict[str, str]:
     """Category name -> its name in `language` (for leaders, experts and the MOS page)."""
-    return {key[4:]: translate(key, language) for key in CATALOGUE if key.startswith("cat_")}
+    return {name: gettext(text, language) for name, text in CATEGORY_NAMES.items()}
+
+
+def role_name(role: str, language: str) -> str:
+    return gettext(ROLE_NAMES[role], language) if role in ROLE_NAMES else role
+
+
+def status_name(status: str, language: str) -> str:
+    return gettext(STATUS_NAMES[status], language) if status in STATUS_NAMES else status
+
+
+def error_text(code: str, status: int, language: str) -> str:
+    """What an error page says for `code` (refusal codes use the labelling page's texts)."""
+    text = ERROR_TEXT.get(code) or JS_TEXT.get(f"refused_{code}")
+    if text is None:
+        text = ERROR_TEXT["server_error"] if status >= 500 else ERROR_TEXT["invalid"]
+    return gettext(text, language)

@@ -1,4 +1,4 @@
-"""ORM models of the annotation app: people, groups, samples, seats, votes, reviews and the audit log."""
+"""ORM models of the annotation app: people, groups, samples, seats, votes, reviews, audit reviews and the audit log."""
 
 from __future__ import annotations
 
@@ -321,6 +321,39 @@ class MosRating(Base):
     expert_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     score: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditReview(Base):
+    """A resolved sample sent back to the expert by the model-in-the-loop audit (`emotions app review-queue add`).
+
+    The expert confirms or changes the final category; the model's suggestion is shown to them only after
+    their own choice. At most one pending review per sample; decided ones stay as the record of the audit.
+    """
+
+    __tablename__ = "audit_reviews"
+    __table_args__ = (
+        Index("ix_audit_reviews_pending", "sample_id", unique=True,
+              postgresql_where=text("decided_at IS NULL"), sqlite_where=text("decided_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[str] = mapped_column(ForeignKey("samples.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    rank: Mapped[int | None] = mapped_column(Integer)
+    quality_score: Mapped[float | None] = mapped_column(Float)
+    suggested_category: Mapped[str | None] = mapped_column(String(32))
+    given_category: Mapped[str] = mapped_column(String(32))
+    queued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    adjective_id: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    watch_s: Mapped[float | None] = mapped_column(Float)
+    previous_category: Mapped[str | None] = mapped_column(String(32))
+    changed: Mapped[bool | None] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class AuditEvent(Base):

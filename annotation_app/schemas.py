@@ -178,3 +178,38 @@ class DistributeIn(BaseModel):
 class MembershipIn(BaseModel):
     username: str
     group: str | None
+
+
+class AuditTaskOut(BaseModel):
+    """A clip of the expert's audit queue; the model's suggestion is not in it (it comes with the decision)."""
+
+    review_id: int
+    sample_id: str
+    media_url: str
+    duration_s: float | None
+    final_category: str
+    decided_stage: str | None
+    reason: str
+    pending: int
+
+
+class AuditNextOut(BaseModel):
+    item: AuditTaskOut | None
+
+
+class AuditDecisionIn(BaseModel):
+    adjective_id: int
+    confidence: float = Field(ge=0, le=1)
+    watch_s: float | None = Field(None, ge=0, allow_inf_nan=False)
+    note: str = Field("", max_length=2000)
+
+
+class AuditDecisionOut(BaseModel):
+    review_id: int
+    sample_id: str
+    previous_category: str
+    category: str
+    changed: bool
+    decided_stage: str | None
+    suggested_category: str | None
+    quality_score: float | None

@@ -35,7 +35,7 @@ _EXTRA_OF = {
     "fastapi": "app", "uvicorn": "app", "jinja2": "app",
     "statsmodels": "qa", "krippendorff": "qa", "scipy": "qa", "matplotlib": "qa",
     "pandas": "qa", "pyarrow": "qa", "torch": "model", "torchvision": "model", "sklearn": "model",
-    "ray": "scale",
+    "cleanlab": "qa", "ray": "scale",
 }
 
 

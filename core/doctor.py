@@ -12,10 +12,10 @@ from core.settings import load_settings
 from core.system import PROGRAMS, find_program
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "crawl": ("requests", "lxml", "selenium", "yt_dlp"),
+    "crawl": ("requests", "lxml", "selenium", "yt_dlp", "protego"),
     "clean": ("cv2", "av", "librosa", "ffmpeg"),
-    "app": ("fastapi", "uvicorn", "jinja2"),
-    "qa": ("statsmodels", "krippendorff", "scipy", "pandas"),
+    "app": ("fastapi", "uvicorn", "jinja2", "babel"),
+    "qa": ("statsmodels", "krippendorff", "scipy", "pandas", "sklearn", "cleanlab"),
     "model": ("torch", "torchvision", "sklearn"),
     "scale": ("ray",),
 }

@@ -30,7 +30,10 @@ def crawl() -> None:
 @click.option("--min-interval", "min_interval_s", type=float, help="Seconds between requests to one host.")
 @click.option("--backend", type=click.Choice(["requests", "ytdlp"]), help="Media download backend.")
 @click.option("--cookies", "cookie_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Netscape cookies.txt to send (none are sent otherwise).")
+              help="Netscape cookies.txt (as browser extensions and yt-dlp write): sent only to the hosts each "
+                   "cookie names, given to the browser only for the platform's own hosts; none are sent otherwise.")
+@click.option("--browser-profile", "browser_profile", type=click.Path(file_okay=False, path_type=Path),
+              help="Chromium user-data dir you logged in with (platform discovery uses it as is).")
 @click.option("--frontier", "frontier_url", help="PostgreSQL URL of a frontier shared with other workers.")
 @click.option("--worker-id", help="This worker's name when sharing a frontier.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Size cap of one media file.")
@@ -95,3 +98,37 @@ def sources() -> None:
     for name in sorted(SOURCES):
         kind = "browser discovery + page state" if SOURCES[name].needs_browser else "requests + lxml"
         click.echo(f"{name:<10} {kind}")
+
+
+@crawl.command()
+@click.option("--source", required=True, type=click.Choice(["douyin", "kuaishou", "tiktok"]),
+              help="The platform to check.")
+@click.option("--query", help="Listing to open (default: a common search term); '#tag' or '@account' as in run.")
+@click.option("--cookies", "cookie_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Netscape cookies.txt of your session (given to the browser for the platform's hosts only).")
+@click.option("--browser-profile", "browser_profile", type=click.Path(file_okay=False, path_type=Path),
+              help="Chromium user-data dir you logged in with.")
+@click.option("--base-url", help="Replace the platform's web origin (a mirror or a test replica).")
+@click.option("--min-interval", "min_interval_s", type=float, help="Seconds between requests to one host.")
+def check(source: str, query: str | None, **flags: object) -> None:
+    """Open one listing and one video page; print per expected field found / missing / changed type.
+
+    Exit code 0 when every field is there, 6 when the platform changed.
+    """
+    from core.settings import get_settings
+    from crawler.browser import Browser
+    from crawler.check import DEFAULT_QUERIES, changed_error, check_platform, format_check
+    from crawler.http import Client
+    from crawler.recipe import build_recipe
+
+    recipe = build_recipe(None, source=source, query=query or DEFAULT_QUERIES[source], **flags)
+    user_agent = get_settings().crawl_user_agent
+    client = Client(recipe.politeness, user_agent, recipe.cookie_file)
+    try:
+        with Browser(user_agent, profile_dir=recipe.browser_profile) as browser:
+            report = check_platform(recipe, browser, client)
+    finally:
+        client.close()
+    click.echo(format_check(report))
+    if not report.ok:
+        raise changed_error(report)

@@ -110,8 +110,8 @@ def download(client: Client, url: str, tmp_dir: Path, *, key: str, max_bytes: in
             return Retry(reason, f"{type(exc).__name__} after {written} bytes", resp.status_code)
         if expected is not None and written != expected:
             return Retry("incomplete_body", f"{written} of {expected} bytes", resp.status_code)
-        if written == 0:
-            return Failure("empty_body", "0-byte media", resp.status_code, block=True)
+        if written == 0:  # this item's failure, not a sign of blocking (the .part is removed below)
+            return Failure("empty_body", "0-byte media", resp.status_code)
         return Downloaded(part, digest.hexdigest(), written, resp.status_code, ctype.split(";")[0].strip(),
                           resp.url, offset)
 

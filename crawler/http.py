@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from crawler.cookies import load_cookie_file
 from crawler.politeness import (
     HostGate,
     RobotsCache,
@@ -59,28 +60,33 @@ class Page:
     headers: dict[str, str]
 
 
-def _load_cookies(path: Path) -> http.cookiejar.CookieJar:
-    jar = http.cookiejar.MozillaCookieJar(str(path))
-    jar.load(ignore_discard=True, ignore_expires=True)
-    for cookie in jar:
-        if cookie.expires == 0:  # Netscape files write session cookies with expiry 0
-            cookie.expires = None
-    return jar
+class _KeepNothing(http.cookiejar.DefaultCookiePolicy):
+    """Sends the cookies already in the jar (the user's file, by their domains) but stores none a server sets."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
+        return False
 
 
 class Client:
-    """Every request of a crawl goes through here; cookies are sent only when a cookie file is given."""
+    """Every request of a crawl goes through here.
+
+    Cookies: only those of the user's cookie file are sent, each to its own domain; a server's Set-Cookie
+    is dropped unless `keep_session_cookies` (then the session keeps them, as a browser would).
+    """
 
     def __init__(self, politeness: Politeness, user_agent: str, cookie_file: Path | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, keep_session_cookies: bool = False) -> None:
         self.policy = politeness
         self.user_agent = user_agent
         self.token = ua_token(user_agent)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
         self.session.trust_env = False  # never pick up proxies or .netrc credentials from the environment
+        if not keep_session_cookies:
+            self.session.cookies.set_policy(_KeepNothing())
         if cookie_file is not None:
-            self.session.cookies.update(_load_cookies(cookie_file))
+            for cookie in load_cookie_file(cookie_file):
+                self.session.cookies.set_cookie(cookie)
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=32, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -195,12 +201,12 @@ class Client:
 
     def get_page(self, url: str, headers: dict[str, str] | None = None,
                  block_check: Callable[[str], str | None] | None = None) -> Page | Failure:
-        """A text page. An empty 200 body, or a page `block_check` names (captcha...), is a blocking sign."""
+        """A text page. A page `block_check` names (captcha...) is a blocking sign; an empty body fails this page."""
 
         def consume(resp: requests.Response) -> Page | Failure:
             body = resp.content
-            if not body.strip():
-                return Failure("empty_body", resp.url, resp.status_code, block=True)
+            if not body.strip():  # a failure of this page only: blocking signs are 403/429, captchas, login walls
+                return Failure("empty_body", resp.url, resp.status_code)
             declared = "charset" in resp.headers.get("Content-Type", "").lower()
             text = body.decode((resp.encoding if declared else None) or "utf-8", errors="replace")
             sign = block_check(text) if block_check else None

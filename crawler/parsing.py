@@ -1,4 +1,5 @@
-"""Pure parsing over HTML/JSON with lxml: video markup on any site, platforms' embedded page state, block pages."""
+"""Pure parsing over HTML/JSON with lxml: video markup on any site, embedded page state, block pages, and the
+small value helpers the platform adapters share (timestamps, counters, hashed author ids)."""
 
 from __future__ import annotations
 
@@ -22,12 +23,16 @@ _BLOCK_MARKERS = (
 
 @dataclass(frozen=True, slots=True)
 class SitePage:
-    """What one HTML page offers: video URLs (document order, unique), links, title and description."""
+    """What one HTML page offers: video URLs (document order, unique), links, title and description.
+
+    `fallbacks` maps a video URL to the other `<source>`s of its `<video>`, to try in order when it fails.
+    """
 
     title: str
     description: str
     videos: tuple[str, ...]
     links: tuple[str, ...]
+    fallbacks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,15 @@ class Meta:
     published_at: datetime | None = None
     duration_s: float | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    fallback_urls: tuple[str, ...] = ()  # other addresses of the same video, tried in order
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able fields (kept on a discovered reference, so resuming needs no second look at the page)."""
+        return {"platform_id": self.platform_id, "media_url": self.media_url, "title": self.title,
+                "description": self.description, "hashtags": list(self.hashtags), "author_id": self.author_id,
+                "published_at": self.published_at.isoformat() if self.published_at else None,
+                "duration_s": self.duration_s, "counters": dict(self.counters),
+                "fallback_urls": list(self.fallback_urls)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +117,46 @@ def _meta(doc, *names: str) -> list[str]:
     return [v.strip() for v in values if v.strip()]
 
 
+_MP4_TYPES = ("video/mp4", "application/mp4", "video/x-m4v")
+_MP4_SUFFIXES = (".mp4", ".m4v")
+
+
+def _is_mp4_h264(mime: str | None, url: str) -> bool:
+    """A `<source type>` (or, without one, the file name) that says MP4 with H.264 video, or MP4 unqualified."""
+    if not mime:
+        return urlsplit(url).path.lower().endswith(_MP4_SUFFIXES)
+    kind, _, params = mime.partition(";")
+    if kind.strip().lower() not in _MP4_TYPES:
+        return False
+    codecs = re.search(r"codecs\s*=\s*[\"']?([^\"']*)", params, re.I)
+    return codecs is None or any(c.strip().lower().startswith("avc1") for c in codecs.group(1).split(","))
+
+
+def _video_sources(video, base: str) -> list[str]:
+    """A `<video>`'s sources, best first: MP4/H.264 ones, then the others, each group in document order.
+
+    A `src` on the element itself wins, as in browsers (its `<source>` children are then fallbacks).
+    """
+    own = _abs(base, video.get("src") or "")
+    # descendants, not children: libxml2 does not know <source> is void and nests each in the one before
+    found = [(_abs(base, s.get("src") or ""), s.get("type")) for s in video.xpath(".//source[@src]")]
+    found = [(u, t) for u, t in found if u]
+    ranked = sorted(range(len(found)), key=lambda i: (not _is_mp4_h264(found[i][1], found[i][0]), i))
+    return list(_unique(([own] if own else []) + [found[i][0] for i in ranked]))
+
+
 def parse_site_page(html: str, url: str) -> SitePage:
-    """Videos from `<video src>`, `<source src>`, og:video and JSON-LD VideoObject.contentUrl; links to follow."""
+    """Videos from `<video src>`, `<source src>` (chosen by type), og:video and JSON-LD VideoObject.contentUrl;
+    links to follow."""
     doc = _doc(html, url)
     base = (doc.xpath("//base/@href") or [url])[0]
-    videos = [_abs(base, s) for s in doc.xpath("//video/@src | //video/source/@src")]
+    videos: list[str] = []
+    fallbacks: dict[str, tuple[str, ...]] = {}
+    for element in doc.xpath("//video"):
+        sources = _video_sources(element, base)
+        if sources and sources[0] not in fallbacks:
+            videos.append(sources[0])
+            fallbacks[sources[0]] = tuple(sources[1:])
     videos += [_abs(base, s) for s in _meta(doc, "og:video", "og:video:url", "og:video:secure_url")]
     ld = [o for o in _jsonld_objects(doc) if _is_video_object(o)]
     videos += [_abs(base, str(o["contentUrl"])) for o in ld if isinstance(o.get("contentUrl"), str)]
@@ -117,7 +166,9 @@ def parse_site_page(html: str, url: str) -> SitePage:
     description = next(iter(_meta(doc, "og:description")), "") or next(
         (str(o["description"]) for o in ld if o.get("description")), "") or next(iter(_meta(doc, "description")), "")
     links = [_abs(base, h) for h in doc.xpath("//a/@href")]
-    return SitePage(title, description, _unique(videos), _unique([u for u in links if u.startswith("http")]))
+    unique = _unique(videos)
+    return SitePage(title, description, unique, _unique([u for u in links if u.startswith("http")]),
+                    {v: f for v, f in fallbacks.items() if f and v in unique})
 
 
 def same_host(a: str, b: str) -> bool:
@@ -165,7 +216,7 @@ def hash_id(value: object | None, enabled: bool = True) -> str | None:
     return hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:16] if enabled else str(value)
 
 
-def _ts(value: Any, millis: bool = False) -> datetime | None:
+def timestamp(value: Any, millis: bool = False) -> datetime | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -175,7 +226,7 @@ def _ts(value: Any, millis: bool = False) -> datetime | None:
     return datetime.fromtimestamp(number / 1000 if millis else number, tz=UTC)
 
 
-def _ints(source: dict[str, Any], mapping: dict[str, str]) -> dict[str, int]:
+def counters_of(source: dict[str, Any], mapping: dict[str, str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for ours, theirs in mapping.items():
         value = source.get(theirs)
@@ -184,104 +235,5 @@ def _ints(source: dict[str, Any], mapping: dict[str, str]) -> dict[str, int]:
     return out
 
 
-def _tags_from_text(text: str) -> tuple[str, ...]:
+def tags_from_text(text: str) -> tuple[str, ...]:
     return _unique(_HASHTAG.findall(text))
-
-
-def parse_douyin(html: str, hash_authors: bool = True) -> Meta | Problem:
-    """Share page `window._ROUTER_DATA` → loaderData["video_(id)/page"].videoInfoRes.item_list[0]."""
-    if sign := block_sign(html):
-        return Problem(sign, "block page instead of a share page", block=True)
-    state = assigned_json(html, "window._ROUTER_DATA")
-    if not isinstance(state, dict):
-        return Problem("no_page_state", "window._ROUTER_DATA missing")
-    loader = state.get("loaderData") or {}
-    page = next((v for k, v in loader.items() if k.startswith("video_") and isinstance(v, dict)
-                 and "videoInfoRes" in v), None)
-    res = (page or {}).get("videoInfoRes") or {}
-    items = res.get("item_list") or []
-    if not items:
-        filters = res.get("filter_list") or [{}]
-        return Problem("unavailable", str(filters[0].get("detail_msg") or "empty item_list"))
-    item = items[0]
-    video = item.get("video") or {}
-    urls = (video.get("play_addr") or {}).get("url_list") or []
-    if not urls:
-        return Problem("no_media_url", "video.play_addr.url_list empty")
-    desc = str(item.get("desc") or "")
-    tags = _unique([str(t.get("hashtag_name")) for t in item.get("text_extra") or [] if t.get("hashtag_name")])
-    duration = video.get("duration")
-    return Meta(
-        platform_id=str(item.get("aweme_id")),
-        media_url=str(urls[0]).replace("playwm", "play"),  # the watermark-free stream
-        title=desc, description=desc, hashtags=tags or _tags_from_text(desc),
-        author_id=hash_id((item.get("author") or {}).get("uid"), hash_authors),
-        published_at=_ts(item.get("create_time")),
-        duration_s=float(duration) / 1000 if isinstance(duration, int | float) else None,
-        counters=_ints(item.get("statistics") or {}, {"likes": "digg_count", "comments": "comment_count",
-                                                       "shares": "share_count", "collects": "collect_count",
-                                                       "plays": "play_count"}),
-    )
-
-
-def parse_kuaishou(html: str, hash_authors: bool = True) -> Meta | Problem:
-    """Mobile share page `window.INIT_STATE`: the entry holding `result` and `photo`; result != 1 is a failure."""
-    if sign := block_sign(html):
-        return Problem(sign, "block page instead of a share page", block=True)
-    state = assigned_json(html, "window.INIT_STATE")
-    if not isinstance(state, dict):
-        return Problem("no_page_state", "window.INIT_STATE missing")
-    entry = next((v for v in state.values() if isinstance(v, dict) and "result" in v and "photo" in v), None)
-    if entry is None:
-        return Problem("no_page_state", "no INIT_STATE entry with result and photo")
-    if entry.get("result") != 1:
-        code = entry.get("result")
-        return Problem(f"platform_result_{code}", "rate limited" if code == 2 else "", block=code == 2)
-    photo = entry.get("photo") or {}
-    mains = photo.get("mainMvUrls") or []
-    if not mains or not mains[0].get("url"):
-        return Problem("no_media_url", "photo.mainMvUrls empty")
-    caption = str(photo.get("caption") or "")
-    tags = _unique([str(t.get("name")) for t in photo.get("tags") or [] if t.get("name")])
-    duration = photo.get("duration")
-    return Meta(
-        platform_id=str(photo.get("id") or photo.get("photoId")),
-        media_url=str(mains[0]["url"]),
-        title=caption, description=caption, hashtags=tags or _tags_from_text(caption),
-        author_id=hash_id(photo.get("userId") or photo.get("userEid"), hash_authors),
-        published_at=_ts(photo.get("timestamp"), millis=True),
-        duration_s=float(duration) / 1000 if isinstance(duration, int | float) else None,
-        counters=_ints(photo, {"likes": "realLikeCount", "plays": "viewCount", "comments": "commentCount"}),
-    )
-
-
-def parse_tiktok(html: str, hash_authors: bool = True) -> Meta | Problem:
-    """`__UNIVERSAL_DATA_FOR_REHYDRATION__` → __DEFAULT_SCOPE__["webapp.video-detail"].itemInfo.itemStruct."""
-    if sign := block_sign(html):
-        return Problem(sign, "challenge page instead of a video page", block=True)
-    data = script_json(html, "__UNIVERSAL_DATA_FOR_REHYDRATION__")
-    if not isinstance(data, dict):
-        return Problem("no_page_state", "__UNIVERSAL_DATA_FOR_REHYDRATION__ missing")
-    detail = (data.get("__DEFAULT_SCOPE__") or {}).get("webapp.video-detail") or {}
-    if detail.get("statusCode", 0) != 0:
-        return Problem("unavailable", f"statusCode {detail.get('statusCode')} {detail.get('statusMsg', '')}".strip())
-    item = (detail.get("itemInfo") or {}).get("itemStruct") or {}
-    video = item.get("video") or {}
-    media = video.get("playAddr") or video.get("downloadAddr")
-    if not item or not media:
-        return Problem("no_media_url", "itemStruct.video.playAddr missing")
-    desc = str(item.get("desc") or "")
-    tags = _unique([str(c.get("title")) for c in item.get("challenges") or [] if c.get("title")])
-    author = item.get("author") or {}
-    duration = video.get("duration")
-    return Meta(
-        platform_id=str(item.get("id")),
-        media_url=str(media),
-        title=desc, description=desc, hashtags=tags or _tags_from_text(desc),
-        author_id=hash_id(author.get("id") or author.get("secUid"), hash_authors),
-        published_at=_ts(item.get("createTime")),
-        duration_s=float(duration) if isinstance(duration, int | float) else None,
-        counters=_ints(item.get("stats") or {}, {"plays": "playCount", "likes": "diggCount",
-                                                  "comments": "commentCount", "shares": "shareCount",
-                                                  "collects": "collectCount"}),
-    )

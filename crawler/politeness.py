@@ -6,13 +6,12 @@ import email.utils
 import random
 import threading
 import time
-import urllib.robotparser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from core.errors import CrawlBlocked
+from core.errors import CrawlBlocked, MissingDependency
 
 
 def host_of(url: str) -> str:
@@ -67,6 +66,33 @@ def x_robots_excluded(header: str | None, blocked: tuple[str, ...], token: str) 
     return None
 
 
+class _Rules:
+    """The robots.txt rules of one host: parsed by protego (RFC 9309: `*` and `$`, longest match wins), or a
+    blanket verdict when there is no file (4xx: allow all) or it cannot be read (5xx, unreachable: disallow all)."""
+
+    def __init__(self, text: str | None = None, verdict: bool | None = None) -> None:
+        self.verdict = verdict
+        self.parser = None
+        if verdict is None:
+            try:
+                from protego import Protego
+            except ImportError:
+                raise MissingDependency("protego (the robots.txt parser) is not installed",
+                                        remedy="pip install 'emotions[crawl]'") from None
+            self.parser = Protego.parse(text or "")
+
+    def allowed(self, url: str, token: str) -> bool:
+        if self.parser is None:
+            return bool(self.verdict)
+        return bool(self.parser.can_fetch(url, token))
+
+    def crawl_delay(self, token: str) -> float | None:
+        if self.parser is None:
+            return None
+        delay = self.parser.crawl_delay(token)
+        return float(delay) if delay is not None else None
+
+
 class RobotsCache:
     """robots.txt per host, fetched once through `fetch(url) -> (status, text)`.
 
@@ -76,33 +102,32 @@ class RobotsCache:
     def __init__(self, fetch: Callable[[str], tuple[int, str]], user_agent: str) -> None:
         self._fetch = fetch
         self._token = ua_token(user_agent)
-        self._parsers: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._rules: dict[str, _Rules] = {}
         self._unavailable: set[str] = set()
         self._lock = threading.Lock()
 
-    def _parser(self, url: str) -> urllib.robotparser.RobotFileParser:
+    def _parser(self, url: str) -> _Rules:
         host = host_of(url)
         with self._lock:
-            parser = self._parsers.get(host)
-            if parser is not None:
-                return parser
-            parser = urllib.robotparser.RobotFileParser(host + "/robots.txt")
+            rules = self._rules.get(host)
+            if rules is not None:
+                return rules
             try:
                 status, text = self._fetch(host + "/robots.txt")
             except OSError:
                 status, text = 599, ""
             if status >= 500:
-                parser.disallow_all = True
+                rules = _Rules(verdict=False)
                 self._unavailable.add(host)
             elif status >= 400:
-                parser.allow_all = True
+                rules = _Rules(verdict=True)
             else:
-                parser.parse(text.splitlines())
-            self._parsers[host] = parser
-            return parser
+                rules = _Rules(text)
+            self._rules[host] = rules
+            return rules
 
     def allowed(self, url: str) -> bool:
-        return self._parser(url).can_fetch(self._token, url)
+        return self._parser(url).allowed(url, self._token)
 
     def unavailable(self, url: str) -> bool:
         """Whether the host's robots.txt could not be read (so everything was disallowed for now)."""
@@ -110,8 +135,7 @@ class RobotsCache:
         return host_of(url) in self._unavailable
 
     def crawl_delay(self, url: str) -> float | None:
-        delay = self._parser(url).crawl_delay(self._token)
-        return float(delay) if delay is not None else None
+        return self._parser(url).crawl_delay(self._token)
 
 
 @dataclass

@@ -63,6 +63,10 @@ class CrawlRecipe(BaseModel):
     retry_failed: bool = Field(False, description="try items recorded as failed again (default: done is done)")
     deny_file: Path | None = Field(None, description="takedown list (URLs or platform,platform_id): never fetched")
     cookie_file: Path | None = Field(None, description="Netscape cookies.txt; no cookies are sent otherwise")
+    keep_session_cookies: bool = Field(False, description="keep cookies servers set during the run (default: "
+                                                          "only the cookie file's are ever sent)")
+    browser_profile: Path | None = Field(None, description="Chromium user-data dir you logged in with "
+                                                           "(platform discovery)")
     frontier_url: str | None = Field(None, description="PostgreSQL URL of a frontier shared by several workers")
     worker_id: str = Field("w0", pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="this worker's name (frontier)")
     lease_s: float = Field(600.0, gt=0, description="a claimed frontier item is re-offered after this long")

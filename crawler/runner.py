@@ -9,7 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -24,11 +24,12 @@ from crawler.http import Client, Failure
 from crawler.parsing import Problem
 from crawler.recipe import CrawlRecipe
 from crawler.sources import Candidate, SourceContext, get_source, ref_key
-from crawler.sources.base import platform_of_url
+from crawler.sources.base import extra, platform_of_url
+from crawler.sources.urls import ROW_SKIPS
 from crawler.state import CrawlState, media_ext
 
 Progress = Callable[[dict[str, Any]], None]
-OPT_OUTS = frozenset({"robots_disallowed", "x_robots_tag"})
+OPT_OUTS = frozenset({"robots_disallowed", "x_robots_tag"}) | ROW_SKIPS  # we chose not to fetch
 
 
 @dataclass
@@ -108,7 +109,8 @@ class Runner:
         prefix = f"raw-{recipe.worker_id}" if recipe.frontier_url else "raw"
         self.state = CrawlState(recipe.out, prefix=prefix, shard_size=recipe.shard_size, fsync=recipe.fsync,
                                 retry_failed=recipe.retry_failed)
-        self.client = Client(recipe.politeness, self.settings.crawl_user_agent, recipe.cookie_file)
+        self.client = Client(recipe.politeness, self.settings.crawl_user_agent, recipe.cookie_file,
+                             keep_session_cookies=recipe.keep_session_cookies)
         self._browser, self._own_browser = browser, False
         self._browser_lock = threading.Lock()
         self.ctx = SourceContext(recipe, self.client, self._open_browser, self.log)
@@ -125,7 +127,8 @@ class Runner:
             if self._browser is None:
                 from crawler.browser import Browser
 
-                self._browser, self._own_browser = Browser(self.settings.crawl_user_agent), True
+                self._browser = Browser(self.settings.crawl_user_agent, profile_dir=self.recipe.browser_profile)
+                self._own_browser = True
             return self._browser
 
     def _queue(self) -> WorkQueue:
@@ -249,9 +252,14 @@ class Runner:
         if self.recipe.backend == "ytdlp" or cand.media_url is None:
             got = self._download_ytdlp(cand, rkey)
         else:
-            got = download(self.client, cand.media_url, self.state.tmp, key=rkey, max_bytes=self.recipe.max_bytes,
-                           content_types=self.recipe.content_types, headers=cand.headers,
-                           fsync=False)  # the committer flushes it, overlapping the next download
+            for n, url in enumerate((cand.media_url, *cand.fallback_urls)):  # the preferred source, then the others
+                got = download(self.client, url, self.state.tmp, key=f"{rkey}#{n}" if n else rkey,
+                               max_bytes=self.recipe.max_bytes, content_types=self.recipe.content_types,
+                               headers=cand.headers, fsync=False)  # the committer flushes it, overlapping the next
+                if not isinstance(got, Failure):
+                    if n:
+                        cand = replace(cand, media_url=url)
+                    break
         if isinstance(got, Failure):
             return self._record(self._raw(cand, status=_status_of(got.reason), reason=got.reason, detail=got.detail,
                                           http_status=got.http_status or cand.http_status), cand.key, rkey)
@@ -286,7 +294,7 @@ class Runner:
     def _download_ytdlp(self, cand: Candidate, rkey: str) -> tuple[Downloaded, dict[str, Any]] | Failure:
         from crawler.ytdlp import download_with_ytdlp
 
-        url = cand.page_url or cand.media_url or ""
+        url = cand.extractor_url or cand.page_url or cand.media_url or ""
         if not self.client.allowed(url):
             return Failure("robots_disallowed", url)
         with self.client.gate.slot(url):
@@ -305,6 +313,8 @@ class Runner:
             "crawled_at": datetime.now(UTC), "http_status": cand.http_status, "status": status, "reason": reason,
             "source_query": self.recipe.query,
         }
+        if cand.extra:
+            data["extra"] = dict(cand.extra)
         if detail:
             data["detail"] = detail
         data.update(fields)
@@ -312,7 +322,8 @@ class Runner:
 
     def _fail(self, ref: VideoRef, rkey: str, why: Failure | Problem) -> dict[str, Any]:
         cand = Candidate(platform=getattr(ref, "platform", None) or platform_of_url(ref.page_url or ref.media_url),
-                         page_url=ref.page_url, media_url=ref.media_url, platform_id=ref.platform_id)
+                         page_url=ref.page_url, media_url=ref.media_url, platform_id=ref.platform_id,
+                         extra=extra(ref, "extra") or {})
         return self._record(self._raw(cand, status=_status_of(why.reason), reason=why.reason, detail=why.detail,
                                       http_status=getattr(why, "http_status", None)), rkey, rkey)
 
@@ -358,8 +369,6 @@ def _merge_info(cand: Candidate, info: dict[str, Any]) -> Candidate:
     """Fill what the page did not say from yt-dlp's info dict (its names, our fields)."""
     if not info:
         return cand
-    from dataclasses import replace
-
     return replace(
         cand,
         platform_id=cand.platform_id or (str(info["id"]) if info.get("id") else None),

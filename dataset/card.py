@@ -116,6 +116,8 @@ def render(ctx: dict[str, Any]) -> str:
     if votes.get("decided_stage"):
         out.append("Stage that decided the final label: " + ", ".join(
             f"{k} {v:,}" for k, v in votes["decided_stage"].items()) + ".")
+        out.append(f"Labels changed by the expert's audit of likely label errors (model in the loop, decided "
+                   f"stage `audit`): {votes['decided_stage'].get('audit', 0):,}.")
     if votes.get("confidence_mean") is not None:
         out.append(f"Mean member confidence: {votes['confidence_mean']:.3f}.")
     out.append("")

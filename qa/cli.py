@@ -372,3 +372,8 @@ def report(out_dir: Path, votes_path: Path | None, relabels_path: Path | None, r
         click.echo(to_json({"report": str(written["report.html"]), "files": {k: str(v) for k, v in written.items()}}))
     else:
         click.echo(f"report written to {written['report.html']} ({len(written)} files)")
+
+
+from qa.cli_label_issues import label_issues  # noqa: E402  (kept in its own module: it reads runs and exports)
+
+qa.add_command(label_issues)

@@ -18,7 +18,6 @@ from annotation_app.deps import (
     DbSession,
     ExpertUser,
     LeaderOrAdmin,
-    LeaderUser,
     MaybeCaller,
     MemberUser,
     client_address,
@@ -29,7 +28,7 @@ from annotation_app.deps import (
     set_session,
 )
 from annotation_app.models import User
-from annotation_app.services import auth, dashboard, importer, people, queue, reviews
+from annotation_app.services import auth, dashboard, importer, people, progress, queue, reviews
 from annotation_app.services import export as export_service
 from core.errors import AuthenticationError, EmotionsError, TooManyAttempts
 from core.settings import Settings
@@ -44,7 +43,8 @@ def language_of(request: Request, user: User | None) -> str:
 
 
 def render(request: Request, name: str, user: User | None, status_code: int = 200, **context) -> Response:
-    base = {"lang": language_of(request, user), "me": user, "csrf": session_data(request)["csrf"]}
+    lang = language_of(request, user)
+    base = {"lang": lang, "me": user, "csrf": session_data(request)["csrf"], **i18n.template_functions(lang)}
     return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
@@ -80,8 +80,13 @@ def login_form(request: Request, username: Annotated[str, Form()], password: Ann
     try:
         user = auth.login(session, settings, username, password, client_address(request))
     except (AuthenticationError, TooManyAttempts) as exc:
-        status = 429 if isinstance(exc, TooManyAttempts) else 401
-        return render(request, "login.html", None, status_code=status, next=safe_next(next), message=exc.one_line())
+        lang = language_of(request, None)
+        if isinstance(exc, TooManyAttempts):
+            status, message = 429, i18n.gettext("Too many failed logins: try again in %(s)s s.", lang,
+                                                s=getattr(exc, "retry_after_s", "?"))
+        else:
+            status, message = 401, i18n.gettext("Wrong user name or password.", lang)
+        return render(request, "login.html", None, status_code=status, next=safe_next(next), message=message)
     session.commit()
     set_session(request, auth.session_payload(user))
     target = safe_next(next)
@@ -110,15 +115,11 @@ def switch_language(request: Request, language: Annotated[str, Form()], session:
     return response
 
 
-def _label_config(request: Request, session: Session, settings: Settings, user: User, mode: str) -> dict:
+def label_config(request: Request, session: Session, settings: Settings, user: User, mode: str) -> dict:
     lang = language_of(request, user)
-    keys = ("saved", "saving", "offline", "retrying", "sent_later", "not_counted", "next_clip", "skipped",
-            "queue_empty", "stage_member", "stage_leader", "stage_exchange", "stage_expert", "stage_crosscheck",
-            "stage", "previous_votes", "qualification_passed", "qualification_failed", "done_count",
-            *(k for k in i18n.CATALOGUE if k.startswith("refused_")))
     return {"mode": mode, "lang": lang, "csrf": session_data(request)["csrf"], "role": user.role,
             "user_id": user.id, "done": dashboard.vote_count(session, user.id),
-            "pass_mark": settings.app_qualification_pass_mark, "text": {k: i18n.translate(k, lang) for k in keys},
+            "pass_mark": settings.app_qualification_pass_mark, "text": i18n.js_text(lang),
             "categories": i18n.categories(lang)}
 
 
@@ -131,7 +132,8 @@ def label_page(request: Request, user: AnyUser, session: DbSession,
     if user.role == "admin":
         return RedirectResponse("/admin", status_code=303)
     return render(request, "label.html", user, mode="task", pass_mark=settings.app_qualification_pass_mark,
-                  config=_label_config(request, session, settings, user, "task"))
+                  config=label_config(request, session, settings, user, "task"),
+                  nav_progress=progress.for_person(session, user, settings.app_members_per_sample))
 
 
 @router.get("/qualify")
@@ -139,14 +141,7 @@ def label_page(request: Request, user: AnyUser, session: DbSession,
 def qualify_page(request: Request, user: MemberUser, session: DbSession,
                  settings: AppSettings) -> Response:
     return render(request, "label.html", user, mode="qualify", pass_mark=settings.app_qualification_pass_mark,
-                  config=_label_config(request, session, settings, user, "qualify"))
-
-
-@router.get("/leader")
-@released
-def leader_page(request: Request, user: LeaderUser, session: DbSession,
-                settings: AppSettings) -> Response:
-    return render(request, "leader.html", user, board=dashboard.leader_dashboard(session, settings, user))
+                  config=label_config(request, session, settings, user, "qualify"))
 
 
 @router.post("/leader/reports/{report_id}")
@@ -163,7 +158,8 @@ def leader_report(report_id: int, action: Annotated[str, Form()], user: LeaderOr
 def mos_page(request: Request, user: ExpertUser, session: DbSession) -> Response:
     lang = language_of(request, user)
     config = {"csrf": session_data(request)["csrf"], "categories": i18n.categories(lang),
-              "text": {"queue_empty": i18n.translate("queue_empty", lang), "saved": i18n.translate("saved", lang)}}
+              "text": {"queue_empty": i18n.gettext(i18n.JS_TEXT["queue_empty"], lang),
+                       "saved": i18n.gettext(i18n.JS_TEXT["saved"], lang)}}
     return render(request, "mos.html", user, config=config)
 
 

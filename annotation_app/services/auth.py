@@ -88,7 +88,9 @@ def login(session: Session, settings: Settings, username: str, password: str, cl
     wait = login_wait_s(session, settings, username, client)
     if wait > 0:
         seconds = math.ceil(wait)
-        raise TooManyAttempts(f"too many failed logins: try again in {seconds} s", remedy=f"wait {seconds} s")
+        error = TooManyAttempts(f"too many failed logins: try again in {seconds} s", remedy=f"wait {seconds} s")
+        error.retry_after_s = seconds
+        raise error
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:

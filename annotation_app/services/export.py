@@ -1,7 +1,7 @@
 """Taking results out: tidy vote and label tables (pandas), CSV + Parquet export, and progress counts.
 
 `votes_frame(session)` is the entry point for other stages (QA): one row per stored vote with columns
-sample_id, voter, role, group, stage, adjective_id, category, confidence, created_at.
+sample_id, voter, role, group, stage, adjective_id, category, confidence, created_at, watch_s.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from annotation_app.models import Group, Sample, User, Vote
+from annotation_app.services.audit_queue import audit_frame
 from core.db import make_engine, session_factory, session_scope
 
 if TYPE_CHECKING:
     import pandas as pd
 
 VOTE_COLUMNS = ("sample_id", "voter", "role", "group", "stage", "adjective_id", "category", "confidence",
-                "created_at")
+                "created_at", "watch_s")
 LABEL_COLUMNS = ("sample_id", "status", "final_category", "decided_stage")
 
 
@@ -27,7 +28,8 @@ def votes_frame(session: Session, *, all_revisions: bool = False) -> pd.DataFram
     """Every vote (all stages) as a tidy table, oldest first; a corrected vote appears as its newest revision.
 
     voter: user name; role: the voter's role in that vote (member, leader, expert); group: the voter's
-    group when voting ('' for experts); stage: member, leader, exchange or expert; created_at: UTC.
+    group when voting ('' for experts); stage: member, leader, exchange or expert; created_at: UTC;
+    watch_s: seconds of the clip the voter watched (None when the client did not say).
     `all_revisions=True` keeps superseded revisions too.
     """
     import pandas as pd
@@ -35,7 +37,7 @@ def votes_frame(session: Session, *, all_revisions: bool = False) -> pd.DataFram
     voter_group = aliased(Group)
     newer = aliased(Vote)
     query = (select(Vote.sample_id, User.username, Vote.role, voter_group.name, Vote.stage, Vote.adjective_id,
-                    Vote.category, Vote.confidence, Vote.created_at)
+                    Vote.category, Vote.confidence, Vote.created_at, Vote.watch_s)
              .join(User, User.id == Vote.voter_id)
              .outerjoin(voter_group, voter_group.id == Vote.group_id)
              .order_by(Vote.id))
@@ -48,6 +50,7 @@ def votes_frame(session: Session, *, all_revisions: bool = False) -> pd.DataFram
     frame["adjective_id"] = frame["adjective_id"].astype("int64")
     frame["confidence"] = frame["confidence"].astype("float64")
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    frame["watch_s"] = frame["watch_s"].astype("float64")
     return frame
 
 
@@ -72,16 +75,17 @@ def load_votes(database_url: str) -> pd.DataFrame:
 
 
 def export(session: Session, out_dir: Path | str) -> dict[str, Path]:
-    """Write votes.csv, labels.csv, votes.parquet and labels.parquet into `out_dir`; returns their paths."""
+    """Write votes, labels and audit (decided audit reviews) as CSV and Parquet into `out_dir`; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, frame in (("votes", votes_frame(session)), ("labels", labels_frame(session))):
-        if name == "votes":
-            csv_frame = frame.copy()
-            csv_frame["created_at"] = csv_frame["created_at"].map(lambda t: t.isoformat())
-        else:
-            csv_frame = frame
+    for name, frame in (("votes", votes_frame(session)), ("labels", labels_frame(session)),
+                        ("audit", audit_frame(session))):
+        csv_frame = frame
+        for column in ("created_at", "decided_at"):
+            if column in frame.columns:
+                csv_frame = csv_frame.copy()
+                csv_frame[column] = csv_frame[column].map(lambda t: t.isoformat())
         for suffix, write in ((".csv", lambda f, p: f.to_csv(p, index=False)),
                               (".parquet", lambda f, p: f.to_parquet(p, index=False))):
             path = out / f"{name}{suffix}"

@@ -30,9 +30,11 @@
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     return { status: res.status, data };
   }
+  const navDone = $("nav-progress-done"), navStart = navDone ? Number(navDone.textContent) : 0, doneStart = done;
   function showCount() {
     const p = $("progress-count");
-    if (p) p.textContent = cfg.text.done_count.replace("{n}", done);
+    if (p && cfg.mode !== "audit") p.textContent = cfg.text.done_count.replace("{n}", done);
+    if (navDone) navDone.textContent = navStart + done - doneStart;  // the "N of M" line in the header
   }
 
   // --- outbox: a vote is kept locally until the server has acknowledged or refused it --------------
@@ -48,6 +50,12 @@
     const key = "refused_" + (err.code || "other");
     const reason = cfg.text[key] || cfg.text.refused_other.replace("{message}", err.message || "?");
     return reason + " " + cfg.text.not_counted;
+  }
+  // What the server said about a failed request, in the person's language when its code is known.
+  function errorText(data) {
+    const err = (data && data.error) || null;
+    if (!err) return cfg.text.offline;
+    return cfg.text["refused_" + err.code] || cfg.text["error_" + err.code] || err.message || cfg.text.offline;
   }
   async function flush() {
     // -> { acked: [client ids], refused: [{client_id, sample_id, code, text}], pending: n }
@@ -179,7 +187,7 @@
     statusLine.dataset.state = kind || "";
     statusLine.dataset.code = code || "";
     if (r.status !== 200) {
-      say((message ? message + " " : "") + (r.data && r.data.error ? r.data.error.message : cfg.text.offline));
+      say((message ? message + " " : "") + (errorText(r.data)));
       return;
     }
     const t = r.data.task;
@@ -227,7 +235,7 @@
     try {
       const r = await api("POST", "/api/tasks/" + encodeURIComponent(task.sample_id) + "/release");
       if (r.status === 200) await nextTask(cfg.text.skipped, "skipped");
-      else say(r.data && r.data.error ? r.data.error.message : cfg.text.offline);
+      else say(errorText(r.data));
     } catch (e) { say(cfg.text.offline); }
     busy = false;
   }
@@ -237,8 +245,8 @@
     try {
       const r = await api("POST", "/api/samples/" + encodeURIComponent(task.sample_id) + "/report",
                           { reason: $("report-reason").value, note: "" });
-      if (r.status === 201) await nextTask(cfg.text.saved, "saved");
-      else say(r.data && r.data.error ? r.data.error.message : cfg.text.offline);
+      if (r.status === 201) await nextTask(cfg.text.reported, "reported");
+      else say(errorText(r.data));
     } catch (e) { say(cfg.text.offline); }
     busy = false;
   }
@@ -269,6 +277,50 @@
     if (r.status === 200) await nextGold(r.data); else say(r.data && r.data.error ? r.data.error.message : "error");
   }
 
+  // --- audit mode: the expert's second look at likely label errors -------------------------------
+  // The clip, its current label and every earlier vote; the model's suggestion only after the choice.
+  async function nextAudit(message) {
+    let r;
+    try { r = await api("GET", "/api/audit/next"); } catch (e) { r = { status: 0, data: null }; }
+    if (r.status !== 200) { say((message ? message + " " : "") + errorText(r.data)); return; }
+    const item = r.data.item;
+    $("previous-votes").hidden = true;
+    if (!item) {
+      task = null; choose(null); video.removeAttribute("src"); video.load(); submit.disabled = true;
+      $("stage-line").textContent = ""; $("progress-count").textContent = cfg.text.audit_pending.replace("{n}", 0);
+      $("labeller").dataset.sample = ""; say((message ? message + " " : "") + cfg.text.audit_empty); return;
+    }
+    const current = cfg.categories[item.final_category] || item.final_category;
+    const stage = cfg.text["stage_" + item.decided_stage] || item.decided_stage || "-";
+    load(item.sample_id, item.media_url, cfg.text.audit_stage.replace("{category}", current).replace("{stage}", stage));
+    task.review_id = item.review_id;
+    $("progress-count").textContent = cfg.text.audit_pending.replace("{n}", item.pending);
+    say([message, item.reason ? cfg.text.audit_reason.replace("{reason}", item.reason) : ""].filter(Boolean).join(" · "));
+    showVotes(item.sample_id);
+  }
+  function reveal(d) {
+    const box = $("audit-reveal"), name = (c) => cfg.categories[c] || c;
+    const outcome = d.changed ? cfg.text.audit_changed.replace("{old}", name(d.previous_category)).replace("{new}", name(d.category))
+      : cfg.text.audit_confirmed.replace("{category}", name(d.category));
+    const hint = d.suggested_category ? cfg.text.audit_suggestion.replace("{category}", name(d.suggested_category))
+      : cfg.text.audit_no_suggestion;
+    box.textContent = d.sample_id + ": " + outcome + " " + hint;
+    box.dataset.sample = d.sample_id; box.dataset.changed = d.changed ? "1" : "0"; box.hidden = false;
+  }
+  async function submitAudit() {
+    if (busy || !task || !chosen) return;
+    busy = true; submit.disabled = true; say(cfg.text.saving);
+    let r;
+    try {
+      r = await api("POST", "/api/audit/reviews/" + task.review_id + "/decision",
+                    { adjective_id: chosen, confidence: Number(conf.value), watch_s: Math.round(watched * 10) / 10 });
+    } catch (e) { r = { status: 0, data: null }; }
+    busy = false;
+    if (r.status === 200) { reveal(r.data); await nextAudit(cfg.text.saved); return; }
+    submit.disabled = false;
+    say(errorText(r.data));
+  }
+
   // --- keyboard ----------------------------------------------------------------------------------
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -289,7 +341,8 @@
     if (conf && /^[0-9]$/.test(e.key)) { const v = e.key === "0" ? 1 : Number(e.key) / 10; conf.value = String(v); confOut.textContent = v.toFixed(1); }
   });
 
-  submit.addEventListener("click", () => (cfg.mode === "qualify" ? submitGold() : submitVote()));
+  submit.addEventListener("click", () => (cfg.mode === "qualify" ? submitGold()
+    : cfg.mode === "audit" ? submitAudit() : submitVote()));
   if ($("report")) $("report").addEventListener("click", report);
   if ($("skip")) $("skip").addEventListener("click", skip);
 
@@ -297,6 +350,7 @@
     showCount();
     await loadAdjectives();
     if (cfg.mode === "qualify") { await nextGold(); return; }
+    if (cfg.mode === "audit") { await nextAudit(); return; }
     const earlier = await flush();  // votes left on this device by an earlier visit
     if (earlier.pending) { busy = true; scheduleRetry(); return; }
     await settle(earlier, null, true);

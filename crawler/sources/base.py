@@ -48,6 +48,9 @@ class Candidate:
     counters: dict[str, int] = field(default_factory=dict)
     http_status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    fallback_urls: tuple[str, ...] = ()  # tried in order when `media_url` gives no file
+    extractor_url: str | None = None  # the page yt-dlp should be given, when not `page_url`
+    extra: dict[str, str] = field(default_factory=dict)  # columns of the input list, carried to the manifest
 
     @property
     def key(self) -> str:
@@ -59,6 +62,8 @@ class Candidate:
 
 def ref_key(ref: VideoRef) -> str:
     """Dedupe key of a discovered reference, known before anything about it is fetched."""
+    if extra(ref, "skip_reason"):  # a line of an input list that names no video
+        return f"line:{ref.source}:{extra(ref, 'list_line')}"
     if ref.platform_id:
         platform = getattr(ref, "platform", None) or ref.source
         return f"{platform}:{ref.platform_id}"

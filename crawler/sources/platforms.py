@@ -1,62 +1,25 @@
-"""The `douyin`, `kuaishou` and `tiktok` sources: Selenium discovery of video pages, then embedded-JSON pages."""
+"""The `douyin`, `kuaishou` and `tiktok` sources: discovery through the browser's own API calls (see
+`crawler.discovery`), media addresses straight from the discovered video objects; a video page's embedded
+state when only its URL is known (URL and id lists)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import ClassVar
-from urllib.parse import quote, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from core.errors import CrawlBlocked
 from core.records import VideoRef
 from crawler.http import Failure
-from crawler.parsing import Meta, Problem, block_sign, parse_douyin, parse_kuaishou, parse_tiktok
+from crawler.parsing import Meta, Problem
 from crawler.recipe import CrawlRecipe
-from crawler.sources.base import Candidate, SourceContext, register
-
-
-@dataclass(frozen=True)
-class PlatformSpec:
-    """Everything that differs between platforms; a layout change is a change here or in one parser."""
-
-    name: str
-    web_origin: str  # where search, hashtag and account listings live
-    page_origin: str  # where the server-rendered video pages live
-    hosts: tuple[str, ...]
-    search: str  # listing paths; {q} is the URL-quoted term
-    hashtag: str
-    account: str
-    page: str  # video page path for an id
-    id_pattern: re.Pattern[str]  # finds the id in a listing link or page URL
-    parse: Callable[[str, bool], Meta | Problem]
-
-
-DOUYIN = PlatformSpec(
-    "douyin", "https://www.douyin.com", "https://www.iesdouyin.com",
-    ("douyin.com", "iesdouyin.com", "v.douyin.com"),
-    "/search/{q}", "/hashtag/{q}", "/user/{q}", "/share/video/{id}/",
-    re.compile(r"^(?:(?!/@).)*/(?:share/)?video/(\d{6,})"), parse_douyin,  # not TikTok's /@user/video/
-)
-KUAISHOU = PlatformSpec(
-    "kuaishou", "https://www.kuaishou.com", "https://v.m.chenzhongtech.com",
-    ("kuaishou.com", "chenzhongtech.com", "v.kuaishou.com"),
-    "/search/video?searchKey={q}", "/tag/{q}", "/profile/{q}", "/fw/photo/{id}",
-    re.compile(r"/(?:fw/photo|short-video)/([0-9A-Za-z_-]{6,})"), parse_kuaishou,
-)
-TIKTOK = PlatformSpec(
-    "tiktok", "https://www.tiktok.com", "https://www.tiktok.com",
-    ("tiktok.com",),
-    "/search/video?q={q}", "/tag/{q}", "/@{q}", "/@_/video/{id}",
-    re.compile(r"/@[^/?#]*/video/(\d{6,})"), parse_tiktok,
-)
+from crawler.sources import douyin, kuaishou, tiktok
+from crawler.sources.base import Candidate, SourceContext, extra, register
+from crawler.sources.shapes import Listing, PlatformSpec
 
 
 class PlatformSource:
-    """Tier 1: Selenium scrolls a search/hashtag/account listing and collects video links.
-    Tier 2: requests fetches each server-rendered video page; the embedded page state gives metadata and media.
-    """
+    """One platform behind the source protocol; everything platform-specific is in its PlatformSpec."""
 
     needs_browser: ClassVar[bool] = True
 
@@ -70,21 +33,27 @@ class PlatformSource:
             return base, base
         return self.spec.web_origin, self.spec.page_origin
 
+    def hosts(self, recipe: CrawlRecipe) -> tuple[str, ...]:
+        """The hosts the user's cookies may go to: the platform's own (or the replacing base_url's)."""
+        base = (urlsplit(recipe.base_url).hostname or "",) if recipe.base_url else ()
+        return self.spec.hosts + base
+
     def check_recipe(self, recipe: CrawlRecipe) -> None:
-        if recipe.source == self.name and not (recipe.query or "").strip(" #@"):
-            raise ValueError(f"the {self.name} source needs --query (a term, '#hashtag' or '@account')")
+        if recipe.source != self.name:
+            return
+        query = (recipe.query or "").strip()
+        if not query.strip(" #@"):
+            raise ValueError(f"the {self.name} source needs --query ({self.spec.query_help})")
+        check = self.spec.extra.get("check_query")
+        if check is not None:
+            check(query)
+
+    def listing(self, recipe: CrawlRecipe) -> Listing:
+        """The listing page of the query and the API its items come from."""
+        return self.spec.listing(self.origins(recipe)[0], (recipe.query or "").strip())
 
     def listing_url(self, recipe: CrawlRecipe) -> str:
-        """The listing page of the query: '#tag' → hashtag, '@name' → account, anything else → search."""
-        query = (recipe.query or "").strip()
-        web, _page = self.origins(recipe)
-        if query.startswith("#"):
-            template, term = self.spec.hashtag, query[1:]
-        elif query.startswith("@"):
-            template, term = self.spec.account, query[1:]
-        else:
-            template, term = self.spec.search, query
-        return web + template.format(q=quote(term, safe=""))
+        return self.listing(recipe).url
 
     def page_url(self, platform_id: str, recipe: CrawlRecipe) -> str:
         return self.origins(recipe)[1] + self.spec.page.format(id=platform_id)
@@ -100,45 +69,72 @@ class PlatformSource:
         on_base = bool(recipe.base_url) and url.startswith(recipe.base_url.rstrip("/"))
         return (on_host or on_base) and self.id_from_url(url) is not None
 
-    def discover(self, ctx: SourceContext) -> Iterator[VideoRef]:
-        recipe = ctx.recipe
-        listing = self.listing_url(recipe)
-        if not ctx.client.allowed(listing):
-            ctx.log(f"robots.txt disallows {listing}; nothing discovered")
-            return
+    def open_browser(self, ctx: SourceContext) -> Any:
+        """The run's browser, given the user's cookies for this platform's hosts (and no other host's)."""
         browser = ctx.open_browser()
-        seen: set[str] = set()
-        for href in browser.scroll_links(listing, want=recipe.limit * 2 + 10, max_scrolls=recipe.max_scrolls,
-                                         pause_s=recipe.scroll_pause_s):
-            platform_id = self.id_from_url(href)
-            if platform_id and platform_id not in seen:
-                seen.add(platform_id)
-                yield VideoRef(source=self.name, platform=self.name, platform_id=platform_id,
-                               page_url=self.page_url(platform_id, recipe), discovered_at=datetime.now(UTC),
-                               source_query=recipe.query)
-        if not seen and (sign := block_sign(browser.html())):
-            raise CrawlBlocked(f"{self.name} listing {listing} is a {sign} page; stopped before fetching anything",
-                               remedy="do not solve it: wait several hours and lower the crawl rate")
+        if ctx.recipe.cookie_file is not None:
+            from crawler.cookies import browser_cookies
+
+            browser.set_cookies(browser_cookies(ctx.recipe.cookie_file, self.hosts(ctx.recipe)))
+        return browser
+
+    def discover(self, ctx: SourceContext) -> Iterator[VideoRef]:
+        from crawler.discovery import listing_items
+
+        recipe = ctx.recipe
+        listing = self.listing(recipe)
+        if not ctx.client.allowed(listing.url):
+            ctx.log(f"robots.txt disallows {listing.url}; nothing discovered")
+            return
+        browser = self.open_browser(ctx)
+        pause_s = max(recipe.scroll_pause_s, recipe.politeness.min_interval_s)  # a scroll is a request too
+        for item in listing_items(browser, self.spec, listing, want=recipe.limit * 2 + 10,
+                                  max_scrolls=recipe.max_scrolls, pause_s=pause_s, log=ctx.log):
+            platform_id = self.spec.item_id(item)
+            if not platform_id:
+                continue
+            meta = self.spec.item_meta(item, recipe.hash_author_ids)
+            ref: dict[str, Any] = {"meta": meta.as_dict()} if isinstance(meta, Meta) else {}
+            yield VideoRef(source=self.name, platform=self.name, platform_id=platform_id,
+                           page_url=self.page_url(platform_id, recipe), discovered_at=datetime.now(UTC),
+                           source_query=recipe.query, **ref)
 
     def _block_check(self, html: str) -> str | None:
-        problem = self.spec.parse(html, True)
+        problem = self.spec.parse_page(html, True)
         return problem.reason if isinstance(problem, Problem) and problem.block else None
 
     def resolve(self, ref: VideoRef, ctx: SourceContext) -> Candidate | Failure | Problem:
         assert ref.page_url is not None
+        known = extra(ref, "meta")
+        if known:  # the listing's JSON said it all: no second request for this video
+            return self._candidate(Meta(**{**known, "hashtags": tuple(known["hashtags"]),
+                                           "fallback_urls": tuple(known["fallback_urls"]),
+                                           "published_at": _when(known["published_at"])}), ref.page_url, None,
+                                   ctx.recipe)
         page = ctx.client.get_page(ref.page_url, block_check=self._block_check)
         if isinstance(page, Failure):
             return page
-        meta = self.spec.parse(page.text, ctx.recipe.hash_author_ids)
+        meta = self.spec.parse_page(page.text, ctx.recipe.hash_author_ids)
         if isinstance(meta, Problem):
             return meta
+        return self._candidate(meta, page.url, page.status, ctx.recipe)
+
+    def _candidate(self, meta: Meta, page_url: str, status: int | None, recipe: CrawlRecipe) -> Candidate:
+        ytdlp = self.spec.ytdlp_page
         return Candidate(
-            platform=self.name, page_url=page.url, media_url=meta.media_url, platform_id=meta.platform_id,
+            platform=self.name, page_url=page_url, media_url=meta.media_url, platform_id=meta.platform_id,
             title=meta.title, description=meta.description, hashtags=meta.hashtags, author_id=meta.author_id,
             published_at=meta.published_at, duration_s=meta.duration_s, counters=meta.counters,
-            http_status=page.status, headers={"Referer": page.url},  # CDNs check it
+            http_status=status, headers={"Referer": page_url},  # the CDNs check it (yt-dlp sends the same)
+            fallback_urls=meta.fallback_urls,
+            extractor_url=self.origins(recipe)[0] + ytdlp.format(id=meta.platform_id) if ytdlp else None,
         )
 
 
-for _spec in (DOUYIN, KUAISHOU, TIKTOK):
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+PLATFORMS = {spec.name: spec for spec in (douyin.SPEC, kuaishou.SPEC, tiktok.SPEC)}
+for _spec in PLATFORMS.values():
     register(PlatformSource(_spec))

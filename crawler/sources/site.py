@@ -53,7 +53,8 @@ class SiteSource:
             found = parse_site_page(page.text, page.url)
             for media in found.videos:
                 yield VideoRef(source=self.name, page_url=page.url, media_url=media,
-                               discovered_at=datetime.now(UTC), title=found.title, description=found.description)
+                               discovered_at=datetime.now(UTC), title=found.title, description=found.description,
+                               fallback_urls=list(found.fallbacks.get(media, ())))
             if depth >= recipe.max_depth:
                 continue
             for link in found.links:
@@ -62,7 +63,8 @@ class SiteSource:
 
     def resolve(self, ref: VideoRef, ctx: SourceContext) -> Candidate | Failure | Problem:
         return Candidate(platform=platform_of_url(ref.page_url or ref.media_url), page_url=ref.page_url,
-                         media_url=ref.media_url, title=extra(ref, "title", ""),
+                         media_url=ref.media_url, fallback_urls=tuple(extra(ref, "fallback_urls", ())),
+                         title=extra(ref, "title", ""),
                          description=extra(ref, "description", ""))
 
 

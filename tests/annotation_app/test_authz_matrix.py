@@ -74,6 +74,11 @@ TABLE: dict[tuple[str, str], tuple[dict, tuple]] = {
     ("POST", "/api/reports/{report_id}"): ({"path": "/api/reports/{report}", "json": {"action": "dismiss"}},
                                            (401, 403, 403, OK, 403, OK)),
     ("GET", "/api/mos/next"): ({}, (401, 403, 403, 403, OK, 403)),
+    # the audit queue is the expert's; no review 999 exists (404 for the expert only)
+    ("GET", "/api/audit/next"): ({}, (401, 403, 403, 403, OK, 403)),
+    ("POST", "/api/audit/reviews/{review_id}/decision"): ({"path": "/api/audit/reviews/999/decision",
+                                                           "json": {"adjective_id": F, "confidence": 0.5}},
+                                                          (401, 403, 403, 403, 404, 403)),
     ("POST", "/api/mos"): ({"json": {"sample_id": "{s0}", "score": 4}}, (401, 403, 403, 403, 404, 403)),
     ("POST", "/api/admin/users"): ({"json": {"username": "new-{role}", "role": "member", "password": "long-pass-1"}},
                                    (401, 403, 403, 403, 403, OK)),
@@ -89,7 +94,13 @@ TABLE: dict[tuple[str, str], tuple[dict, tuple]] = {
     ("GET", "/leader"): ({"headers": HTML}, (LOGIN, 403, 403, OK, 403, 403)),
     ("POST", "/leader/reports/{report_id}"): ({"path": "/leader/reports/{report2}", "data": {"action": "dismiss"},
                                                "headers": HTML}, (LOGIN, 403, 403, OK, 403, OK)),
+    # a2's own report on s1 (only this entry handles it): the sample's leader or an admin
+    ("POST", "/leader/samples/{sample_id}/reports"): ({"path": "/leader/samples/{s1}/reports",
+                                                       "data": {"action": "dismiss"}, "headers": HTML},
+                                                      (LOGIN, 403, 403, OK, 403, OK)),
+    ("GET", "/dashboard"): ({"headers": HTML}, (LOGIN, 403, 403, OK, 403, OK)),
     ("GET", "/expert/mos"): ({"headers": HTML}, (LOGIN, 403, 403, 403, OK, 403)),
+    ("GET", "/expert/audit"): ({"headers": HTML}, (LOGIN, 403, 403, 403, OK, 403)),
     ("GET", "/admin"): ({"headers": HTML}, (LOGIN, 403, 403, 403, 403, OK)),
     ("POST", "/admin/users"): ({"data": {"username": "form-{role}", "password": "long-pass-1", "role": "member"},
                                 "headers": HTML}, (LOGIN, 403, 403, 403, 403, OK)),
@@ -140,6 +151,7 @@ def _setup(world: World) -> dict[str, str]:
                                  client_id="setup-1", watch_s=None, stage="member").vote
         report = reviews.report_sample(session, world.settings, a1, s0, "broken", "setup")
         report2 = reviews.report_sample(session, world.settings, session.get(User, world.users["a2"]), s0, "other")
+        reviews.report_sample(session, world.settings, session.get(User, world.users["a2"]), world.samples[1], "other")
         sample = session.get(Sample, s0)
         poster = Path(sample.media_path).with_suffix(".jpg")
         poster.write_bytes(b"\xff\xd8\xff\xe0poster")

@@ -130,7 +130,7 @@ def test_wrong_password_shows_the_login_page_again(live, browser, shots):
     browser.find_element(By.ID, "username").send_keys("a1")
     browser.find_element(By.ID, "password").send_keys("not-the-password")
     browser.find_element(By.ID, "login-submit").click()
-    assert "wrong user name or password" in text_of(browser, "login-error")
+    assert "Wrong user name or password." in text_of(browser, "login-error")
     browser.save_screenshot(str(shots / "01_login_error.png"))
 
 

@@ -1,8 +1,8 @@
 """Pages of the fixture platform: the HTML5 test site and the three platforms' listing and video pages.
 
-The platform pages carry their data the way the real ones do: `window._ROUTER_DATA` (Douyin share page),
-`window.INIT_STATE` (Kuaishou mobile share page) and `__UNIVERSAL_DATA_FOR_REHYDRATION__` (TikTok), and
-listings render their links from a JSON API while scrolling, so only a browser sees them.
+The video pages carry their data the way the real ones do: `window._ROUTER_DATA` (Douyin share page),
+`window.INIT_STATE` (Kuaishou mobile share page) and `__UNIVERSAL_DATA_FOR_REHYDRATION__` (TikTok); the
+listings and their APIs are in fixture_replicas.py.
 """
 
 from __future__ import annotations
@@ -47,34 +47,13 @@ SITE_PAGES = {
                "\"@type\": \"VideoObject\", \"name\": \"LD name\", \"description\": \"LD desc\", "
                "\"contentUrl\": \"/media/{f3}\"}}]}}</script>", "<p>json-ld page</p>"),
     "e.html": ("Deep page", "", "<a href='f.html'>deeper</a>"),
+    "sources.html": ("Several sources", "",
+                     "<video controls><source src='/media/clip.webm' type='video/webm'>"
+                     "<source src='/media/missing.mp4' type='video/mp4; codecs=\"avc1.42E01E, mp4a.40.2\"'>"
+                     "<source src='/media/{f2}' type='video/mp4'><source src='/media/{f3}'></video>"),
     "f.html": ("Too deep", "", "<video src='/media/{f5}'></video>"),
     "private/secret.html": ("Secret", "", "<video src='/media/{f5}'></video>"),
 }
-
-
-def web_link(base: str, item: Item) -> str:
-    return {"douyin": f"{base}/video/{item.id}", "kuaishou": f"{base}/short-video/{item.id}",
-            "tiktok": f"{base}/@{item.author}/video/{item.id}"}[item.platform]
-
-
-def listing_page(api: str) -> bytes:
-    script = """
-const list = document.getElementById('list'); let offset = 0, busy = false, more = true;
-async function load() {
-  if (busy || !more) return; busy = true;
-  const r = await fetch(API + '&offset=' + offset); const j = await r.json();
-  for (const it of j.items) {
-    const a = document.createElement('a'); a.href = it.href; a.textContent = it.title;
-    a.style.display = 'block'; a.style.height = '1500px'; list.appendChild(a);
-  }
-  offset = j.next; more = j.has_more; busy = false;
-}
-window.addEventListener('scroll', () => {
-  if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 100) load();
-});
-load();
-""".replace("API", json.dumps(api))
-    return html_page(f"<div id='list'></div><a href='/help'>help</a><script>{script}</script>", "listing")
 
 
 def _douyin_page(h: _Handler, base: str, path: str, query: dict[str, list[str]]) -> None:
@@ -93,13 +72,9 @@ def _douyin_page(h: _Handler, base: str, path: str, query: dict[str, list[str]])
     if item is None:
         return h.send(404, html_page("no page"))
     if item.available:
-        entry = {"aweme_id": item.id, "desc": item.desc, "create_time": item.create_time,
-                 "author": {"uid": item.author, "nickname": "nick"},
-                 "text_extra": [{"hashtag_name": t} for t in item.tags],
-                 "video": {"duration": item.duration_ms,
-                           "play_addr": {"url_list": [f"{base}/aweme/v1/playwm/?video_id={item.id}&ratio=720p"]}},
-                 "statistics": {"digg_count": item.likes, "comment_count": 2, "share_count": 3,
-                                "collect_count": 4}}
+        from tests.crawler.fixture_replicas import aweme
+
+        entry = fx.mutate.get("douyin", lambda o: o)(aweme(base, item))
         res = {"item_list": [entry], "filter_list": []}
     else:
         res = {"item_list": [], "filter_list": [{"aweme_id": item.id, "detail_msg": "video deleted by author"}]}
@@ -133,13 +108,9 @@ def _tiktok_page(h: _Handler, base: str, path: str, query: dict[str, list[str]])
     item = fx.item("tiktok", parts[-1]) if len(parts) == 3 and parts[1] == "video" else None
     if item is None:
         return h.send(404, html_page("no page"))
-    struct_ = {"id": item.id, "desc": item.desc, "createTime": str(item.create_time),
-               "author": {"id": f"69{item.author}", "uniqueId": item.author},
-               "video": {"duration": item.duration_ms // 1000, "playAddr": f"{base}/media/{item.file}",
-                         "downloadAddr": f"{base}/media/{item.file}?wm=1"},
-               "stats": {"playCount": item.likes * 100, "diggCount": item.likes, "commentCount": 1,
-                         "shareCount": 2, "collectCount": 3},
-               "challenges": [{"id": "1", "title": t} for t in item.tags]}
+    from tests.crawler.fixture_replicas import item_struct
+
+    struct_ = fx.mutate.get("tiktok", lambda o: o)(item_struct(base, item, create_as_text=True))
     data = {"__DEFAULT_SCOPE__": {"webapp.app-context": {"language": "en"},
                                   "webapp.video-detail": {"statusCode": 0, "statusMsg": "ok",
                                                           "itemInfo": {"itemStruct": struct_}}}}

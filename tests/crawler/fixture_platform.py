@@ -17,12 +17,13 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.crawler.fixture_pages import PAGE_RENDERERS, SITE_PAGES, Item, html_page, listing_page, web_link
+from tests.crawler import fixture_replicas
+from tests.crawler.fixture_pages import PAGE_RENDERERS, SITE_PAGES, Item, html_page
 
 ROBOTS = "User-agent: *\nDisallow: /site/private/\nDisallow: /douyin/private/\n"
-PAGE_SIZE = 2
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Hit:
     user_agent: str | None
     cookie: str | None
     at: float
+    headers: dict[str, str]  # every request header, as sent
 
 
 class FixturePlatform:
@@ -48,9 +50,14 @@ class FixturePlatform:
         self.hits: list[Hit] = []
         self.blocked: set[str] = set()  # platforms whose video pages answer with a captcha
         self.blocked_listing: set[str] = set()  # platforms whose listings answer with a captcha
+        self.mutate: dict[str, Any] = {}  # platform -> function rewriting each video object (a layout change)
+        self.api_status: dict[str, int] = {}  # platform -> HTTP status its listing API answers with
+        self.ssr_only: set[str] = set()  # platforms whose listings ship their items in SIGI_STATE, no API
+        self.api_delay_s = 0.0
         self.media_delay_s = 0.0
         self.media_active = self.media_peak = 0  # media responses being sent now / at most at once
         self.external_base = ""
+        self.robots = ROBOTS
         self._lock = threading.Lock()
         self._seen: dict[str, int] = {}
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -104,8 +111,13 @@ class FixturePlatform:
             self._seen.clear()
         self.blocked.clear()
         self.blocked_listing.clear()
+        self.mutate.clear()
+        self.api_status.clear()
+        self.ssr_only.clear()
+        self.api_delay_s = 0.0
         self.media_delay_s = 0.0
         self.media_peak = 0
+        self.robots = ROBOTS
 
     def paths(self, prefix: str = "") -> list[str]:
         with self._lock:
@@ -137,7 +149,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _log(self, status: int) -> None:
         with self.fx._lock:
             self.fx.hits.append(Hit(self.path, status, self.headers.get("Range"), self.headers.get("Referer"),
-                                    self.headers.get("User-Agent"), self.headers.get("Cookie"), time.monotonic()))
+                                    self.headers.get("User-Agent"), self.headers.get("Cookie"), time.monotonic(),
+                                    dict(self.headers.items())))
 
     def send(self, status: int, body: bytes = b"", ctype: str = "text/html; charset=utf-8",
              headers: dict[str, str] | None = None) -> None:
@@ -151,12 +164,21 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def do_GET(self) -> None:
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"null")
+        except json.JSONDecodeError:
+            body = None
+        self.do_GET(body if isinstance(body, dict) else None)
+
+    def do_GET(self, body: dict[str, Any] | None = None) -> None:
         parts = urlsplit(self.path)
         path, query = unquote(parts.path), parse_qs(parts.query)
         try:
             if path == "/robots.txt":
-                return self.send(200, ROBOTS.encode(), "text/plain")
+                return self.send(200, self.fx.robots.encode(), "text/plain")
             if path.startswith("/site/"):
                 return self._site(path.removeprefix("/site/"))
             if path.startswith("/media/"):
@@ -165,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._fault(path.removeprefix("/faults/"))
             for name in ("douyin", "kuaishou", "tiktok"):
                 if path.startswith(f"/{name}/"):
-                    return self._platform(name, path.removeprefix(f"/{name}"), query)
+                    return self._platform(name, path.removeprefix(f"/{name}"), query, body)
             return self.send(404, html_page("not found"))
         except (BrokenPipeError, ConnectionResetError):
             return None
@@ -256,6 +278,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._stream(fx.huge_bytes)
         if name == "empty.mp4":
             return self.send(200, b"", "video/mp4")
+        if name == "forbidden.mp4":
+            return self.send(403, html_page("forbidden"))
+        if name == "tracker.html":  # a page that sets a cookie and links to a video
+            return self.send(200, html_page(f"<video src='/media/{fx.names[0]}'></video>"
+                                            "<a href='/faults/tracker2.html'>next</a>", "tracker"),
+                             headers={"Set-Cookie": "tracker=abc123; Path=/"})
+        if name == "tracker2.html":
+            return self.send(200, html_page(f"<video src='/media/{fx.names[1]}'></video>", "tracker 2"))
         if name == "noai.mp4":
             return self._media("", fx.files[fx.names[4]], headers={"X-Robots-Tag": "noai"})
         return self.send(404, html_page("no such fault"))
@@ -291,26 +321,9 @@ class _Handler(BaseHTTPRequestHandler):
             sent += len(chunk)
 
     # ---- platform look-alikes --------------------------------------------------------------------
-    def _platform(self, name: str, path: str, query: dict[str, list[str]]) -> None:
-        fx = self.fx
-        base = f"{fx.base}/{name}"
-        if name in fx.blocked_listing and "/api/" not in path and "/video/" not in path and "/photo/" not in path:
-            return self.send(200, html_page("<div class='verify'>拖动滑块完成验证</div>", "验证码中间页"))
-        for kind, prefixes in (("search", ("/search/",)), ("hashtag", ("/hashtag/", "/tag/")),
-                               ("account", ("/user/", "/profile/", "/@"))):
-            for prefix in prefixes:
-                if path.startswith(prefix) and "/video/" not in path:
-                    term = path.removeprefix(prefix).split("/")[0] or query.get("searchKey", query.get("q", [""]))[0]
-                    if prefix == "/search/" and path.startswith("/search/video"):
-                        term = query.get("searchKey", query.get("q", [""]))[0]
-                    return self.send(200, listing_page(f"{base}/api/list?kind={kind}&q={quote(term)}"))
-        if path == "/api/list":
-            items = fx.listing(name, query["kind"][0], query.get("q", [""])[0])
-            offset = int(query.get("offset", ["0"])[0])
-            page = items[offset:offset + PAGE_SIZE]
-            body = {"items": [{"href": web_link(base, i), "title": i.desc} for i in page],
-                    "next": offset + len(page), "has_more": offset + len(page) < len(items)}
-            return self.send(200, json.dumps(body).encode(), "application/json")
-        if name in fx.blocked:
+    def _platform(self, name: str, path: str, query: dict[str, list[str]], body: dict[str, Any] | None) -> None:
+        if fixture_replicas.serve(self, name, path, query, body):
+            return None
+        if name in self.fx.blocked:
             return self.send(200, html_page("<div id='captcha'>请完成安全验证 captcha</div>", "验证码中间页"))
-        return PAGE_RENDERERS[name](self, base, path, query)
+        return PAGE_RENDERERS[name](self, f"{self.fx.base}/{name}", path, query)

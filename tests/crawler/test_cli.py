@@ -18,6 +18,24 @@ def test_every_registered_source_honours_the_protocol():
     assert [n for n, s in sorted(SOURCES.items()) if s.needs_browser] == ["douyin", "kuaishou", "tiktok"]
 
 
+def test_every_platform_adapter_is_documented_and_builds_its_listings():
+    from pathlib import Path
+
+    import crawler.sources as package
+    from crawler.sources.platforms import PLATFORMS
+
+    folder = Path(package.__file__).parent
+    queries = {"douyin": ("搞笑", "#1575791", "@MS4wLjABAAAAx"), "kuaishou": ("搞笑", "#搞笑", "@3xabc"),
+               "tiktok": ("funny", "#funny", "@someone")}
+    for name, spec in PLATFORMS.items():
+        note = (folder / f"{name}.md").read_text(encoding="utf-8")
+        assert note.startswith(f"# {spec.name.capitalize() if name != 'tiktok' else 'TikTok'}:"), name
+        kinds = [spec.listing(spec.web_origin, q) for q in queries[name]]
+        assert all(k.url.startswith(spec.web_origin + "/") and k.api for k in kinds), name
+        for expect in spec.item_fields + spec.page_fields:  # every field `crawl check` expects is documented
+            assert expect.path[-1] in note, (name, expect.path)
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     ({"source": "site"}, "invalid crawl recipe: the site source needs at least one seed URL (--seed)"),
     ({"source": "site", "seeds": ("ftp://x",)}, "invalid crawl recipe: seed 'ftp://x' is not an http(s) URL"),
@@ -72,16 +90,27 @@ def test_run_then_status_from_the_command_line(platform, tmp_path, capsys):
                         "errors: bad_content_type 1"]
 
 
-def test_repeated_empty_bodies_stop_the_crawl_with_exit_5(platform, tmp_path, capsys):
+def test_repeated_403s_stop_the_crawl_with_exit_5(platform, tmp_path, capsys):
     listing = tmp_path / "urls.txt"
-    listing.write_text("".join(f"{platform.base}/faults/empty.mp4?n={i}\n" for i in range(6)))
+    listing.write_text("".join(f"{platform.base}/faults/forbidden.mp4?n={i}\n" for i in range(6)))
     spec = tmp_path / "r.yaml"
     spec.write_text(f"source: urls\nfile: {listing}\nout: {tmp_path / 'out'}\nworkers: 1\n"
                     "politeness: {min_interval_s: 0, block_backoff_s: 0.05}\n")
     assert main(["crawl", "run", "--recipe", str(spec), "--quiet"]) == 5
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("error: http://127.0.0.1:") and "3 signs in a row, last 'empty_body'" in err[-1]
-    assert len(platform.paths("/faults/empty.mp4")) == 3
+    assert err[-1].startswith("error: http://127.0.0.1:") and "3 signs in a row, last 'http_403'" in err[-1]
+    assert len(platform.paths("/faults/forbidden.mp4")) == 3
     assert main(["crawl", "status", str(tmp_path / "out"), "--json"]) == 0
     # the item that tripped the stop is not recorded: a later run tries it again
-    assert json.loads(capsys.readouterr().out)["errors"] == {"empty_body": 2}
+    assert json.loads(capsys.readouterr().out)["errors"] == {"http_403": 2}
+
+
+def test_douyin_hands_yt_dlp_the_page_its_extractor_knows():
+    from crawler.parsing import Meta
+
+    load_all()
+    r = build_recipe(None, source="douyin", query="x")
+    cand = SOURCES["douyin"]._candidate(Meta("7301000000000000001", "https://v.test/x.mp4"),
+                                        "https://www.iesdouyin.com/share/video/7301000000000000001/", None, r)
+    assert cand.extractor_url == "https://www.douyin.com/video/7301000000000000001"  # yt-dlp's DouyinIE form
+    assert cand.headers == {"Referer": "https://www.iesdouyin.com/share/video/7301000000000000001/"}

@@ -3,18 +3,11 @@ from datetime import UTC, datetime
 
 import requests
 
-from crawler.parsing import (
-    Meta,
-    Problem,
-    assigned_json,
-    block_sign,
-    hash_id,
-    parse_douyin,
-    parse_kuaishou,
-    parse_site_page,
-    parse_tiktok,
-)
-from crawler.sources.urls import Entry, read_entries, read_url_file
+from crawler.parsing import Meta, Problem, assigned_json, block_sign, hash_id, parse_site_page
+from crawler.sources.douyin import parse_page as parse_douyin
+from crawler.sources.kuaishou import parse_page as parse_kuaishou
+from crawler.sources.tiktok import parse_page as parse_tiktok
+from crawler.sources.urls import Entry, SkippedRow, read_entries, read_list, read_url_file
 
 PAGE = """<html><head><title>Plain title</title><base href="http://h.test/dir/">
 <meta property="og:video" content="/og.mp4"><meta property="og:video:url" content="/og.mp4">
@@ -69,7 +62,8 @@ def test_douyin_share_page_state(platform):
     meta = parse_douyin(_get(f"{platform.base}/douyin/share/video/7301000000000000002/"))
     assert isinstance(meta, Meta)
     assert meta.platform_id == "7301000000000000002"
-    assert meta.media_url == f"{platform.base}/douyin/aweme/v1/play/?video_id=7301000000000000002&ratio=720p"
+    assert meta.media_url == f"{platform.base}/douyin/cdn-gone/7301000000000000002.mp4"  # play_addr_h264 first
+    assert meta.fallback_urls == (f"{platform.base}/douyin/aweme/v1/play/?video_id=7301000000000000002&ratio=720p",)
     assert (meta.title, meta.hashtags) == ("紧张的一天 #funny #紧张", ("funny", "紧张"))
     assert meta.author_id == hash_id("user0")
     assert meta.published_at == datetime(2023, 11, 15, 0, 13, 20, tzinfo=UTC)
@@ -116,10 +110,27 @@ def test_url_lists_text_and_csv(tmp_path):
 def test_id_lists_and_earlier_manifests(tmp_path):
     ids = tmp_path / "ids.csv"
     ids.write_text("platform,platform_id,label\ndouyin,7301,joy\nkuaishou,3xq9,fear\ndouyin,7301,joy\n,99,x\n")
-    assert read_entries(ids) == [Entry(None, "douyin", "7301"), Entry(None, "kuaishou", "3xq9")]
+    assert read_entries(ids) == [Entry(None, "douyin", "7301", (("label", "joy"),)),
+                                 Entry(None, "kuaishou", "3xq9", (("label", "fear"),))]
+    assert read_list(ids)[1] == [SkippedRow(4, "duplicate_row", "same video as line 2"),
+                                 SkippedRow(5, "missing_url", "no URL, and no platform with a platform_id")]
     manifest = tmp_path / "raw-00000.jsonl"
     manifest.write_text(
         '{"platform": "tiktok", "platform_id": "72", "page_url": "https://t.test/@a/video/72", "media_url": "x"}\n'
-        '{"platform": "h.test", "platform_id": null, "page_url": "https://h.test/p", "media_url": "https://h.test/v.mp4"}\n')
+        '{"platform": "h.test", "platform_id": null, "page_url": "https://h.test/p", "media_url": "https://h.test/v.mp4",'
+        ' "extra": {"label": "joy"}}\n')
     assert read_entries(manifest) == [Entry("https://t.test/@a/video/72", "tiktok", "72"),
-                                      Entry("https://h.test/v.mp4", "h.test", None)]
+                                      Entry("https://h.test/v.mp4", "h.test", None, (("label", "joy"),))]
+
+
+def test_video_sources_mp4_h264_first_then_document_order():
+    html = ("<video><source src='a.webm' type='video/webm'><source src='b.mp4' type='video/mp4; codecs=\"hev1\"'>"
+            "<source src='c.mp4' type='video/mp4; codecs=\"avc1.42E01E, mp4a.40.2\"'><source src='d.m4v'>"
+            "<source src='e.ogv' type='video/ogg'></video><video src='f.mp4'><source src='g.webm'></video>")
+    page = parse_site_page(html, "http://h.test/p/")
+    assert page.videos == ("http://h.test/p/c.mp4", "http://h.test/p/f.mp4")
+    assert page.fallbacks == {
+        "http://h.test/p/c.mp4": ("http://h.test/p/d.m4v", "http://h.test/p/a.webm", "http://h.test/p/b.mp4",
+                                  "http://h.test/p/e.ogv"),
+        "http://h.test/p/f.mp4": ("http://h.test/p/g.webm",),
+    }

@@ -103,3 +103,16 @@ def test_blocking_signs_back_off_then_stop_and_a_normal_answer_resets_them():
     assert info.value.message == ("http://h.test looks like it is blocking us: 3 signs in a row, "
                                   "last 'empty_body' at http://h.test/c; stopped")
     assert info.value.exit_code == 5
+
+
+def test_robots_rfc9309_wildcards_end_anchor_and_longest_match():
+    rules = ("User-agent: *\nDisallow: /*.mp4$\nDisallow: /v*/raw/\nAllow: /v*/raw/public/\n\n"
+             "User-agent: emotions-crawler\nDisallow: /only-us/\n")
+    robots = RobotsCache(lambda _url: (200, rules), "otherbot/1.0")
+    assert not robots.allowed("http://a.test/clips/x.mp4")
+    assert robots.allowed("http://a.test/clips/x.mp4?sig=1")  # `$` anchors at the end of path+query
+    assert not robots.allowed("http://a.test/videos/raw/1")
+    assert robots.allowed("http://a.test/videos/raw/public/1")  # the longer (more specific) rule wins
+    assert robots.allowed("http://a.test/only-us/")
+    ours = RobotsCache(lambda _url: (200, rules), "emotions-crawler/0.1")
+    assert not ours.allowed("http://a.test/only-us/") and ours.allowed("http://a.test/clips/x.mp4")
