@@ -168,11 +168,13 @@ def _workers(cfg: Config) -> int:
 def peak_flops(dev: torch.device) -> float | None:
     if dev.type != "cuda":
         return None
-    name = torch.cuda.get_device_name(dev)
-    for key, tflops in PEAK_BF16_TFLOPS:
-        if key in name:
-            return tflops * 1e12
-    return None
+    tflops = peak_bf16_tflops(torch.cuda.get_device_name(dev))
+    return None if tflops is None else tflops * 1e12
+
+
+def peak_bf16_tflops(device_name: str) -> float | None:
+    """Dense BF16 peak of a card from its CUDA name (e.g. 'NVIDIA H100 PCIe' -> 756), None when unknown."""
+    return next((tflops for key, tflops in PEAK_BF16_TFLOPS if key in device_name), None)
 
 
 def run_profile(loader_cfg: Config, model_cfg: Config, arch: str, dev: torch.device, work_dir: Path, *,

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import logging
+import os
 import shutil
 import tarfile
 
@@ -150,6 +151,19 @@ def test_rank_sampler_deals_global_order():
     sampler = RankBatchSampler(4, 2, seed=5)
     sampler.set_epoch(3)
     assert {e for batch in sampler for _, e in batch} == {3}  # the epoch travels with each index
+
+
+def test_loader_workers_follow_the_cpu_count_and_persist(synth_dataset, tiny):
+    from model.data import default_workers, make_loader
+
+    items, _, _ = load_items(synth_dataset)
+    ds = CacheDataset(items, tiny.net, tiny.data, train=True)
+    auto = make_loader(ds, RankBatchSampler(len(ds), 2), dataclasses.replace(tiny.data, num_workers=None), cuda=False)
+    cores = len(os.sched_getaffinity(0))
+    assert auto.num_workers == default_workers() == max(0, min(16, cores - 1))
+    two = make_loader(ds, RankBatchSampler(len(ds), 2), tiny.override("data", num_workers=2).data, cuda=False)
+    assert two.persistent_workers and two.prefetch_factor == tiny.data.prefetch_factor
+    assert default_workers(local_world=64) == 0  # more ranks than cores: load in the main process
 
 
 def test_shard_sampler_scores_every_sample_once():
