@@ -166,6 +166,16 @@ def test_loader_workers_follow_the_cpu_count_and_persist(synth_dataset, tiny):
     assert default_workers(local_world=64) == 0  # more ranks than cores: load in the main process
 
 
+def test_carved_val_takes_a_share_of_each_class_and_at_least_one():
+    from model.data import Item, carve_val
+
+    items = [Item(f"{c}{i}", c, "train", None, None) for c in range(3) for i in range((2, 8, 16)[c])]
+    carved = carve_val(items, 0.125, seed=1)
+    per_class = [sum(1 for it in carved if it.label == c and it.split == "val") for c in range(3)]
+    assert per_class == [1, 1, 2]  # round(0.125 * n), at least one where a class has two or more
+    assert carve_val(carved, 0.5, seed=1) == carved  # a dataset with a val split keeps it
+
+
 def test_shard_sampler_scores_every_sample_once():
     shards = [[i for batch in ShardSampler(7, 2, world=3, rank=r) for i, _ in batch] for r in range(3)]
     assert shards == [[0, 1, 6], [2, 3], [4, 5]]
