@@ -136,8 +136,8 @@ def imagenet_weights_file(kind: str) -> Path:
     file = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     if not file.is_file():
         raise ConfigError(f"{weights} is not in the local torch hub cache: place {file.name} at {file}",
-                          remedy=f"copy it from {weights.url} (fetched on a machine with internet) into "
-                                 f"{file.parent} ($TORCH_HOME/hub/checkpoints); nothing is downloaded at run time")
+                          remedy=f"fetch {weights.url} where there is internet and copy it into $TORCH_HOME/hub/"
+                                 "checkpoints; nothing is downloaded at run time")
     return file
 
 
