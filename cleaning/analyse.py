@@ -146,6 +146,11 @@ def _web_output(stream_v: Any, stream_a: Any, info: Any, web: Any, target: Path)
     return fp.output(*([v, *streams[1:]]), ffmpeg.media_arg(target), **opts, **common)
 
 
+def cache_rate(source_fps: float | None, most: float) -> float:
+    """Frames per second of the training cache: the source's own rate, at most `most` (unknown: `most`)."""
+    return min(source_fps, most) if source_fps and source_fps > 0 else most
+
+
 SMALL_FRAME_PIXELS = 640 * 360  # below this, frame threading costs more in hand-offs than it saves
 
 
@@ -168,7 +173,7 @@ class AnalyseStep:
 
     def __init__(self, recipe: Any) -> None:
         self.rule, self.cache, self.web = recipe.analyse, recipe.cache, recipe.web
-        self.make_web = "normalise" in recipe.steps
+        self.make_web = "normalise" in recipe.steps and recipe.web.enabled
         self.dark_luma = recipe.black.pixel_luma
         self.threads_setting, self.workers = recipe.analyse.threads, recipe.workers
 
@@ -180,11 +185,12 @@ class AnalyseStep:
         shutil.rmtree(video.scratch, ignore_errors=True)
         video.scratch.mkdir(parents=True)
         w, h = scaled(info.width, info.height, self.cache.short_side)
-        analysis = Analysis(width=w, height=h, fps=self.cache.fps)
+        rate = cache_rate(info.fps, self.cache.fps)
+        analysis = Analysis(width=w, height=h, fps=rate)
         n_threads = decode_threads(self.threads_setting, self.workers, info.width * info.height)
         threads = {"threads": n_threads} if n_threads else {}
         inp = fp.input(_INPUT, **threads)
-        sampled = inp["v:0"].filter("fps", fps=self.cache.fps)
+        sampled = inp["v:0"].filter("fps", fps=rate)
         split = sampled.split() if self.make_web else None
         outputs = [
             (split[0] if split is not None else sampled).filter("scale", w, h, flags="area")
@@ -202,7 +208,7 @@ class AnalyseStep:
             at = round(info.duration_s * self.web.poster_at, 3)
             pw, ph = scaled(info.width, info.height, min(self.web.poster_short_side, min(info.width, info.height)))
             # the poster comes from the already rate-reduced branch, so it costs one scaled frame
-            outputs.append(split[1].filter("trim", start=at, duration=2 / self.cache.fps).filter("scale", pw, ph)
+            outputs.append(split[1].filter("trim", start=at, duration=2 / rate).filter("scale", pw, ph)
                            .output(ffmpeg.media_arg(analysis.poster), f="mjpeg", **{"frames:v": 1, "q:v": 3}))
         extra = ("-filter_threads", str(n_threads)) if n_threads else ()
         cmd = ffmpeg.compile_graph(fp.merge_outputs(*outputs), {_INPUT: ffmpeg.media_arg(video.path)}, extra)
@@ -229,7 +235,7 @@ class AnalyseStep:
         if result.returncode != 0 or result.errors:
             return Skip(reason="corrupt", detail=f"decode: {' | '.join(result.errors[-2:]) or 'ffmpeg failed'}")
         expected = min(info.duration_s, info.video_s)
-        if not analysis.jpegs or analysis.decoded_s < self.rule.min_decoded_fraction * expected - 1 / self.cache.fps:
+        if not analysis.jpegs or analysis.decoded_s < self.rule.min_decoded_fraction * expected - 1 / rate:
             return Skip(reason="corrupt",
                         detail=f"decode: only {analysis.decoded_s:.2f} s of {expected:.2f} s of video decodable")
         if analysis.wav is not None:

@@ -38,6 +38,8 @@ class NormaliseStep:
             derived["web_mp4"] = store_file(out, "web", a.web, ".mp4")
         if a.poster is not None and a.poster.exists() and a.poster.stat().st_size > 0:
             derived["poster"] = store_file(out, "poster", a.poster, ".jpg")
-        video.fields["cache_frames"] = len(a.jpegs)
+        # what the model checks a cache against: the rate the frames were taken at, the recipe's cap, the short side
+        video.fields.update(cache_frames=len(a.jpegs), cache_fps=a.fps, cache_max_fps=self.cache.fps,
+                            cache_short_side=self.cache.short_side)
         shutil.rmtree(video.scratch, ignore_errors=True)
         return None

@@ -134,8 +134,13 @@ def build_cmd(labels_path, clean_path, out, votes_path, qa_path, overwrite, **op
               help="Map onto the six eMotions categories, keep the source's own classes, or decide by whether "
                    "every name maps.")
 @click.option("--keep-splits", is_flag=True, help="Use the folder's own train/test split instead of drawing one.")
+@click.option("--test-folder", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A separate folder (same layout) whose videos form the test split; SOURCE's form train.")
+@click.option("--cache-fps", type=float, default=None,
+              help="Most training-cache frames per second (default 30: the source's rate up to 30; 8: smaller).")
 @recipe_options
-def import_folder_cmd(source, out, work, mapping, categories, keep_splits, overwrite, **options) -> None:
+def import_folder_cmd(source, out, work, mapping, categories, keep_splits, test_folder, cache_fps, overwrite,
+                      **options) -> None:
     """Import a labelled folder (one sub-folder per category, or files + labels.csv), clean it, build it."""
     from dataset.importer import import_folder
 
@@ -149,7 +154,7 @@ def import_folder_cmd(source, out, work, mapping, categories, keep_splits, overw
         aliases[name.strip()] = cat.strip()
     work = work or _data_dir() / "imports" / recipe.name
     result = import_folder(source, recipe, work=work, out=out, aliases=aliases, categories=categories,
-                           overwrite=overwrite, echo=click.echo)
+                           overwrite=overwrite, test_folder=test_folder, cache_fps=cache_fps, echo=click.echo)
     _report(result)
 
 

@@ -121,7 +121,18 @@ def _from_labels_csv(root: Path, path: Path) -> tuple[pd.DataFrame, list[str]]:
     return frame, frame["category"].tolist()
 
 
-def run_clean(source_manifest: Path, clean_dir: Path) -> None:
+def with_test_folder(files: pd.DataFrame, test_root: Path, aliases: Mapping[str, str] | None) -> pd.DataFrame:
+    """`files` (train) joined with the videos of a separate test folder (absolute paths, split test), both read
+    with one vocabulary: the test folder's names must map the way the train folder's did."""
+    test = scan(test_root, aliases, files.attrs["vocabulary"])
+    train = files.assign(split=files["split"].fillna("train") if "split" in files.columns else "train")
+    test = test.assign(file=[(test_root / f).as_posix() for f in test["file"]], split="test")
+    joined = pd.concat([train, test], ignore_index=True)
+    joined.attrs["vocabulary"] = files.attrs["vocabulary"]
+    return joined
+
+
+def run_clean(source_manifest: Path, clean_dir: Path, cache_fps: float | None = None) -> None:
     """Run the clean stage (probe, filters, dedupe, normalisation) through the CLI registry."""
     import click
 
@@ -130,7 +141,8 @@ def run_clean(source_manifest: Path, clean_dir: Path) -> None:
     if "clean" not in COMMANDS:
         raise NotBuiltYet("import-folder needs the clean stage (`emotions clean`), which this version lacks")
     try:
-        cli.main(["clean", "run", "--source", str(source_manifest), "--out", str(clean_dir)],
+        extra = ["--cache-fps", f"{cache_fps:g}"] if cache_fps is not None else []
+        cli.main(["clean", "run", "--source", str(source_manifest), "--out", str(clean_dir), *extra],
                  prog_name="emotions", standalone_mode=False)
     except click.ClickException as exc:
         raise ConfigError(f"clean stage refused the import: {exc.format_message()}") from None
@@ -173,14 +185,22 @@ def import_folder(
     aliases: Mapping[str, str] | None = None,
     categories: str = "auto",
     overwrite: bool = False,
+    test_folder: Path | str | None = None,
+    cache_fps: float | None = None,
     echo: Callable[[str], None] = lambda _msg: None,
 ):
-    """Scan `source`, clean its videos into `work`/clean, write `work`/labels.csv and build the dataset."""
+    """Scan `source`, clean its videos into `work`/clean, write `work`/labels.csv and build the dataset.
+
+    With `test_folder`, its videos form the test split and those of `source` the train split (a split folder
+    inside `source`, e.g. val/, keeps its own); `cache_fps` caps the training cache's frame rate."""
     from dataset.build import build
 
     source = Path(source).resolve()
     work = Path(work)
     files = scan(source, aliases, categories)
+    if test_folder is not None:
+        files = with_test_folder(files, Path(test_folder).resolve(), aliases)
+        recipe = recipe.model_copy(update={"split_column": "split"})
     if files.attrs["vocabulary"] == "source" and recipe.categories is None:
         names = sorted(set(files["category"]))
         recipe = recipe.model_copy(update={"categories": tuple(names)})
@@ -198,7 +218,7 @@ def import_folder(
             for f, c in zip(files["file"], files["category"], strict=True)]
     atomic_write_text(manifest, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     clean_dir = work / "clean"
-    run_clean(manifest, clean_dir)
+    run_clean(manifest, clean_dir, cache_fps)
     labels, dropped = labels_from_clean(files, source, clean_dir)
     labels_path = work / "labels.csv"
     atomic_write_text(labels_path, labels.to_csv(index=False, lineterminator="\n"))

@@ -23,6 +23,8 @@ STATUS_ALIASES = {"resolved": RESOLVED, "final": RESOLVED, "open": OPEN, "unreso
 # Clean-manifest columns naming a near-duplicate group (the first present is used).
 GROUP_COLUMNS = ("near_dup_group", "dup_group", "duplicate_group", "group_id")
 MEDIA_COLUMNS = ("web_mp4", "poster", "frames", "mfcc")
+# how cleaning made the training cache (frame rate taken, its cap, short side): the model checks them
+CACHE_POLICY_COLUMNS = ("cache_fps", "cache_max_fps", "cache_short_side")
 
 
 @dataclass
@@ -255,7 +257,7 @@ def join(labels: Labels, clean: pd.DataFrame, *, include_duplicates: bool = Fals
     table = table.loc[ok].reset_index(drop=True)
     meta = by_id.loc[table["sample_id"]].reset_index()
     keep_meta = ["group", "duration_s", "platform", "fps", "width", "height", "has_audio", "n_frames",
-                 "platform_id", "page_url", "hashtags", *MEDIA_COLUMNS]
+                 "platform_id", "page_url", "hashtags", *MEDIA_COLUMNS, *CACHE_POLICY_COLUMNS]
     for col in keep_meta:
         if col not in meta.columns:
             continue

@@ -122,12 +122,29 @@ class AudioBranch(nn.Module):
         return self.a_fc(self.features(chunks)).view(b, self.segments, -1)
 
 
-# --- optional local pretrained weights ------------------------------------------------------------
+# --- pretrained 2D ImageNet weights (a local file, or torchvision's from the local hub cache) ---------------
 
-def _read_state(path: str | Path) -> dict[str, torch.Tensor]:
-    file = Path(path)
+IMAGENET = "imagenet"
+
+
+def imagenet_weights_file(kind: str) -> Path:
+    """Where torchvision's weights API keeps `Swin_T_Weights.IMAGENET1K_V1` / `ResNet34_Weights.IMAGENET1K_V1`
+    ($TORCH_HOME/hub/checkpoints/<file>); ConfigError naming the file when it is not there. Never downloads."""
+    import torchvision.models as tvm
+
+    weights = {"swin_t": tvm.Swin_T_Weights.IMAGENET1K_V1, "resnet34": tvm.ResNet34_Weights.IMAGENET1K_V1}[kind]
+    file = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     if not file.is_file():
-        raise ConfigError(f"pretrained weights {file} not found", remedy="give a local .pth file")
+        raise ConfigError(f"{weights} is not in the local torch hub cache: place {file.name} at {file}",
+                          remedy=f"fetch {weights.url} where there is internet and copy it into $TORCH_HOME/hub/"
+                                 "checkpoints; nothing is downloaded at run time")
+    return file
+
+
+def _read_state(path: str | Path, kind: str) -> dict[str, torch.Tensor]:
+    file = imagenet_weights_file(kind) if str(path) == IMAGENET else Path(path)
+    if not file.is_file():
+        raise ConfigError(f"pretrained weights {file} not found", remedy="give 'imagenet' or a local .pth file")
     state = torch.load(file, map_location="cpu", weights_only=True)
     for key in ("model", "state_dict"):
         if isinstance(state, dict) and key in state and isinstance(state[key], dict):
@@ -143,29 +160,58 @@ def _load_matching(module: nn.Module, state: dict[str, torch.Tensor], what: str)
     return len(usable)
 
 
-def load_audio_pretrained(branch: AudioBranch, path: str | Path) -> int:
-    """ImageNet ResNet weights by name, non-strict; the one-channel stem and a_fc stay random (official)."""
-    return _load_matching(branch, _read_state(path), "audio branch")
+def inflate_stem(weight: torch.Tensor) -> torch.Tensor:
+    """A 2D RGB stem kernel [C, 3, k, k] as the one-channel k x 1 stem [C, 1, k, 1]: summed over colours (a grey
+    picture is R = G = B) and over the kernel's width (an input constant along the coefficient axis)."""
+    return weight.sum(dim=(1, 3), keepdim=True)
+
+
+def load_audio_pretrained(branch: AudioBranch, path: str | Path, stem: str = "random") -> int:
+    """ImageNet ResNet weights by name, non-strict; a_fc stays random. The one-channel stem stays random as in
+    the official code (`stem="random"`) or is inflated from the RGB stem (`stem="inflate"`, see inflate_stem)."""
+    state = dict(_read_state(path, "resnet34"))
+    if stem == "inflate" and "conv1.weight" in state and state["conv1.weight"].dim() == 4:
+        state["conv1.weight"] = inflate_stem(state["conv1.weight"])
+    return _load_matching(branch, state, "audio branch")
+
+
+def _torchvision_2d_name(key: str) -> str:
+    """torchvision swin_t (2D) names -> SwinTransformer3d names: features.0 is the patch embedding there."""
+    if key.startswith("features.0.0."):
+        return "patch_embed.proj." + key[len("features.0.0."):]
+    if key.startswith("features.0.2."):
+        return "patch_embed.norm." + key[len("features.0.2."):]
+    if key.startswith("features."):
+        stage, rest = key[len("features."):].split(".", 1)
+        return f"features.{int(stage) - 1}.{rest}"
+    return key
+
+
+def _official_2d_name(key: str) -> str:
+    """The Swin repository's names (layers.i.blocks.j, layers.i.downsample) -> SwinTransformer3d names."""
+    if key.startswith("layers."):
+        parts = key.split(".")
+        stage = int(parts[1])
+        if parts[2] == "blocks":
+            key = ".".join(["features", str(2 * stage), *parts[3:]])
+        elif parts[2] == "downsample":
+            key = ".".join(["features", str(2 * stage + 1), *parts[3:]])
+    return key.replace(".mlp.fc1.", ".mlp.0.").replace(".mlp.fc2.", ".mlp.3.")
 
 
 def inflate_swin_2d(state: dict[str, torch.Tensor], swin: SwinTransformer3d) -> dict[str, torch.Tensor]:
-    """Map a 2D Swin-T checkpoint (layers.i.blocks.j naming) onto torchvision's 3D model, inflating in time.
+    """Map a 2D Swin-T state dict (torchvision `swin_t` or the Swin repository's naming) onto torchvision's 3D
+    model, inflating in time.
 
     The patch-embedding kernel is repeated over the temporal taps and divided by their number; each
-    relative-position-bias table is tiled over the (2*Wt - 1) temporal offsets.
+    relative-position-bias table is tiled over the (2*Wt - 1) temporal offsets. On a clip of identical
+    frames the 3D model then computes what the 2D one computes on the frame (tested).
     """
+    rename = _torchvision_2d_name if "features.0.0.weight" in state else _official_2d_name
     own = swin.state_dict()
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
-        new = key
-        if key.startswith("layers."):
-            parts = key.split(".")
-            stage = int(parts[1])
-            if parts[2] == "blocks":
-                new = ".".join(["features", str(2 * stage), *parts[3:]])
-            elif parts[2] == "downsample":
-                new = ".".join(["features", str(2 * stage + 1), *parts[3:]])
-        new = new.replace(".mlp.fc1.", ".mlp.0.").replace(".mlp.fc2.", ".mlp.3.")
+        new = rename(key)
         if new not in own:
             continue
         target = own[new]
@@ -173,16 +219,15 @@ def inflate_swin_2d(state: dict[str, torch.Tensor], swin: SwinTransformer3d) -> 
             taps = target.shape[2]
             value = value.unsqueeze(2).repeat(1, 1, taps, 1, 1) / taps
         elif new.endswith("relative_position_bias_table") and value.shape != target.shape:
-            reps = target.shape[0] // value.shape[0]
-            value = value.repeat(reps, 1)
+            value = value.repeat(target.shape[0] // value.shape[0], 1)
         if value.shape == target.shape:
             out[new] = value
     return out
 
 
 def load_visual_pretrained(branch: VisualBranch, path: str | Path) -> int:
-    """Local 2D ImageNet Swin weights, inflated to 3D (or 3D weights in torchvision naming)."""
-    state = _read_state(path)
-    if any(k.startswith("layers.") for k in state):
+    """2D ImageNet Swin-T weights ('imagenet' or a local file), inflated to 3D (or 3D weights in torchvision naming)."""
+    state = _read_state(path, "swin_t")
+    if "features.0.0.weight" in state or any(k.startswith("layers.") for k in state):
         state = inflate_swin_2d(state, branch.swin)
     return _load_matching(branch.swin, state, "visual branch")

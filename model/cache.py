@@ -1,8 +1,9 @@
-"""The training cache: reading (and, for tests and predict, writing) per-video JPEG frame files and MFCC matrices.
+"""The training cache, read side: per-video JPEG frame files and MFCC matrices (the clean stage writes them).
 
-Format read by the trainer (model.md §3):
+There is one writer: the clean stage's analyse + normalise steps (`model.prepare` runs it for predict and
+tests). Format read by the trainer (model.md §3):
 - frames file: the JPEG images of one video in time order, concatenated byte for byte (an MJPEG
-  elementary stream, as `ffmpeg -f mjpeg` writes it); frames sampled at a fixed rate, short side 128.
+  elementary stream, as `ffmpeg -f mjpeg` writes it); frames at the cache's rate, short side 128.
   Also accepted: a tar or zip of JPEG members (name order), a folder of .jpg files (name order),
   or an .npz with `data` (uint8 bytes) and `offsets` (int64, n_frames + 1), or the cleaning stage's
   frame pack (`EMOFRM01`, uint32 little-endian header length, JSON header with `offsets`, then the JPEGs).
@@ -12,7 +13,6 @@ Format read by the trainer (model.md §3):
 
 from __future__ import annotations
 
-import io
 import json
 import mmap
 import re
@@ -27,8 +27,6 @@ import numpy as np
 SOI, EOI = b"\xff\xd8", b"\xff\xd9"
 FRAME_PACK_MAGIC = b"EMOFRM01"
 _BOUNDARY = re.compile(re.escape(EOI + SOI))
-SHORT_SIDE = 128
-SAMPLE_RATE = 44_100
 N_MFCC = 32
 
 
@@ -148,90 +146,15 @@ def read_mfcc(path: str | Path, n_mfcc: int = N_MFCC) -> np.ndarray:
     return arr
 
 
-# --- writer (tests, predict, profiling) ------------------------------------------------------------
-
-def compute_mfcc(samples: np.ndarray, sr: int = SAMPLE_RATE, n_mfcc: int = N_MFCC) -> np.ndarray:
-    """librosa MFCC with its defaults (n_fft 2048, hop 512, 128 mel) -> float32 [F, n_mfcc]."""
-    import librosa
-
-    if samples.size == 0:
-        return np.zeros((0, n_mfcc), np.float32)
-    return librosa.feature.mfcc(y=samples.astype(np.float32), sr=sr, n_mfcc=n_mfcc).T.astype(np.float32)
-
-
-def decode_video(path: str | Path, fps: float | None = None, short_side: int = SHORT_SIDE
-                 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Decode a video with PyAV: RGB frames at short side `short_side` (every frame, or resampled to `fps`)
-    and mono float audio at 44.1 kHz (empty when the file has no audio stream)."""
-    import av
-    import cv2
-
-    frames: list[np.ndarray] = []
-    audio: list[np.ndarray] = []
-    with av.open(str(path)) as container:
-        vstream = container.streams.video[0] if container.streams.video else None
-        if vstream is None:
-            raise CacheError(f"{Path(path).name}: no video stream")
-        next_t = 0.0
-        for frame in container.decode(video=0):
-            t = float(frame.time) if frame.time is not None else next_t
-            if fps is not None and t + 1e-6 < next_t:
-                continue
-            next_t = (next_t + 1.0 / fps) if fps else t
-            img = frame.to_ndarray(format="rgb24")
-            h, w = img.shape[:2]
-            scale = short_side / min(h, w)
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            frames.append(cv2.resize(img, size, interpolation=cv2.INTER_AREA))
-    with av.open(str(path)) as container:
-        if container.streams.audio:
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            for frame in container.decode(audio=0):
-                for out in resampler.resample(frame):
-                    audio.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                audio.append(out.to_ndarray().reshape(-1))
-    return frames, (np.concatenate(audio) if audio else np.zeros(0, np.float32))
-
-
-def encode_jpeg_stream(frames: list[np.ndarray], quality: int = 90) -> bytes:
-    """RGB frames -> concatenated baseline JPEGs (the frames-file format)."""
-    import cv2
-
-    parts = []
-    for img in frames:
-        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            raise CacheError("JPEG encoding failed")
-        parts.append(buf.tobytes())
-    return b"".join(parts)
-
-
-def build_cache(video: str | Path, out_dir: str | Path, *, fps: float | None = None,
-                short_side: int = SHORT_SIDE) -> tuple[Path, Path | None]:
-    """Write `<stem>.frames` and `<stem>.mfcc.npy` for one video; returns their paths (mfcc None when silent)."""
-    src, out = Path(video), Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    frames, audio = decode_video(src, fps=fps, short_side=short_side)
-    if not frames:
-        raise CacheError(f"{src.name}: no decodable frames")
-    frames_path = out / f"{src.stem}.frames"
-    frames_path.write_bytes(encode_jpeg_stream(frames))
-    if audio.size == 0:
-        return frames_path, None
-    mfcc_path = out / f"{src.stem}.mfcc.npy"
-    np.save(mfcc_path, compute_mfcc(audio).astype(np.float16))
-    return frames_path, mfcc_path
-
-
-def jpeg_sizes(blob: bytes) -> list[int]:
-    """Byte size of each frame of a JPEG stream (diagnostics)."""
-    return [b - a for a, b in split_jpeg_stream(blob)]
-
-
-def _npz_frames(encoded: list[bytes]) -> bytes:
-    """The .npz variant of a frames file (used by tests of the alternative container)."""
-    offsets = np.cumsum([0, *map(len, encoded)]).astype(np.int64)
-    buf = io.BytesIO()
-    np.savez(buf, data=np.frombuffer(b"".join(encoded), np.uint8), offsets=offsets)
-    return buf.getvalue()
+def frame_pack_header(path: str | Path) -> dict | None:
+    """The JSON header of a cleaning frame pack (fps, width, height, count), or None for other formats."""
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(12)
+            if head[:8] != FRAME_PACK_MAGIC:
+                return None
+            (size,) = struct.unpack("<I", head[8:12])
+            return json.loads(handle.read(size))
+    except (OSError, ValueError, struct.error):
+        return None

@@ -19,9 +19,10 @@ FORMAT_VERSION = 1
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The plain module under DDP and torch.compile wrappers."""
-    model = getattr(model, "module", model)
-    return getattr(model, "_orig_mod", model)
+    """The plain module under DDP and torch.compile wrappers (in either order)."""
+    while type(model).__name__ in ("DistributedDataParallel", "OptimizedModule"):
+        model = model._modules.get("_orig_mod") or model._modules["module"]
+    return model
 
 
 def save_checkpoint(path: Path, *, model: nn.Module, cfg: Config, vocab: Vocabulary, epoch: int,

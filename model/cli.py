@@ -53,36 +53,53 @@ def model() -> None:
 @click.option("--variant", default=None, help="variant sub-folder of a dataset version (default all)")
 @click.option("--workers", type=int, default=None, help="DataLoader workers per process")
 @click.option("--seed", type=int, default=None)
-@click.option("--selection", type=click.Choice(["paper", "val", "last"]), default=None,
-              help="checkpoint selection: best on test (paper), best on val, or last epoch")
+@click.option("--selection", type=click.Choice(["val", "paper", "last"]), default=None,
+              help="checkpoint selection: best on val (default), best on test as the paper (optimistic), or last")
 @click.option("--val-fraction", type=float, default=None,
-              help="carve a stratified val split of this fraction from train when the dataset has none")
-@click.option("--pretrained", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="local 2D ImageNet Swin-T weights (inflated to 3D)")
-@click.option("--pretrained-audio", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="local ImageNet ResNet34 weights")
+              help="carve a stratified val split of this fraction from train when the dataset has none "
+                   "(default 0.125 with --selection val)")
+@click.option("--pretrained", default=None,
+              help="visual branch init: 'imagenet' (torchvision's Swin_T_Weights.IMAGENET1K_V1 from the local "
+                   "torch hub cache, inflated to 3D) or a local 2D Swin-T .pth")
+@click.option("--pretrained-audio", default=None,
+              help="audio branch init: 'imagenet' (ResNet34_Weights.IMAGENET1K_V1 from the local cache) or a .pth")
 @click.option("--compile/--no-compile", "compile_", default=None, help="torch.compile on CUDA")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"))
 @click.option("--run-id", default=None)
-@click.option("--resume", type=click.Path(exists=True, dir_okay=False), default=None, help="continue from a last.pt")
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="continue from a last.pt with its config; --epochs, --workers, --device, --compile may change")
 def train_cmd(dataset, arch, config, epochs, batch_size, grad_accum, variant, workers, seed, selection, val_fraction,
               pretrained, pretrained_audio, compile_, device, runs_dir, run_id, resume) -> None:
-    """Train on a built dataset; writes runs/<id>/ (checkpoints, config, metrics.json, figures).
+    """Train on a built dataset; writes runs/<id>/ (checkpoints, config, metrics.json, card.md, figures).
 
     Several GPUs or nodes: `torchrun --nproc-per-node N -m core.cli model train …` (one process per GPU).
     """
     from model.trainer import train
 
-    cfg = _load(config)
-    cfg = cfg.override("train", arch=_arch_choice(arch), epochs=epochs, batch_size=batch_size, grad_accum=grad_accum,
-                       seed=seed, selection=selection, compile=compile_, val_fraction=val_fraction)
-    cfg = cfg.override("data", variant=variant, num_workers=workers)
-    cfg = cfg.override("net", pretrained_visual=pretrained, pretrained_audio=pretrained_audio)
-    result = train(cfg, dataset, runs_dir=runs_dir, run_id=run_id, device=device, resume=resume)
+    overrides = {
+        "train": {"arch": _arch_choice(arch), "epochs": epochs, "batch_size": batch_size, "grad_accum": grad_accum,
+                  "seed": seed, "selection": selection, "compile": compile_, "val_fraction": val_fraction},
+        "data": {"variant": variant, "num_workers": workers},
+        "net": {"pretrained_visual": _weights(pretrained), "pretrained_audio": _weights(pretrained_audio)},
+    }
+    if resume is not None and config is not None:
+        raise ConfigError("--config cannot be combined with --resume: the checkpoint carries its config",
+                          remedy="drop --config; run-time options such as --epochs and --workers still apply")
+    cfg = None if resume is not None else _load(config)
+    result = train(cfg, dataset, runs_dir=runs_dir, run_id=run_id, device=device, resume=resume, overrides=overrides)
     if result.metrics:
         click.echo(_summary(result.metrics))
         click.echo(f"run: {result.run_dir}")
+
+
+def _weights(value: str | None) -> str | None:
+    """'imagenet', or an existing local file."""
+    if value is None or value == "imagenet":
+        return value
+    if not Path(value).is_file():
+        raise ConfigError(f"pretrained weights {value} not found", remedy="give 'imagenet' or a local .pth file")
+    return value
 
 
 @model.command("eval")
@@ -95,24 +112,9 @@ def train_cmd(dataset, arch, config, epochs, batch_size, grad_accum, variant, wo
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
 def eval_cmd(checkpoint, dataset, split, variant, out, device) -> None:
     """Evaluate a checkpoint on a split: metrics.json, confusion and t-SNE PNGs, predictions.csv."""
-    from model.checkpoint import model_from_checkpoint
-    from model.data import CacheDataset, RankBatchSampler, load_items, make_loader
-    from model.evaluate import run_inference, write_outputs
-    from model.trainer import pick_device
+    from model.evaluate import evaluate_checkpoint, write_outputs
 
-    net, cfg, vocab, _ = model_from_checkpoint(checkpoint)
-    items, data_vocab, manifest = load_items(dataset, variant)
-    if list(data_vocab.classes) != list(vocab.classes):
-        raise ConfigError(f"the dataset's classes {list(data_vocab.classes)} differ from the checkpoint's "
-                          f"{list(vocab.classes)}")
-    chosen = items if split == "all" else [i for i in items if i.split == split]
-    if not chosen:
-        raise ConfigError(f"no rows with split {split!r} in {manifest}")
-    dev = pick_device(device)
-    loader = make_loader(CacheDataset(chosen, cfg.net, cfg.data, train=False),
-                         RankBatchSampler(len(chosen), cfg.train.batch_size, shuffle=False), cfg.data,
-                         cuda=dev.type == "cuda")
-    result = run_inference(net.to(dev), loader, dev, cfg.train.amp)
+    result, vocab, chosen, manifest = evaluate_checkpoint(checkpoint, dataset, split, variant, device)
     target = out or checkpoint.parent / f"eval-{split}"
     metrics = write_outputs(target, split, result, vocab.classes, [i.sample_id for i in chosen],
                             {"checkpoint": str(checkpoint), "dataset": str(manifest)})

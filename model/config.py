@@ -35,6 +35,7 @@ class NetConfig:
     # audio branch: ResNet34 with a one-channel (7x1, stride (2,1)) stem
     audio_layers: tuple[int, ...] = (3, 4, 6, 3)
     audio_width: int = 64
+    audio_stem_init: str = "random"  # with ImageNet weights: "random" stem (official) or "inflate" the RGB 7x7 stem
     # LISF (local level)
     pyramid_levels: int = 2  # paper text: two attentive pyramid layers
     window_base: int = 1  # half-window of level l is window_base * 2^(l-1)
@@ -47,7 +48,10 @@ class NetConfig:
     fusion: str = "mid_concat"  # mid_concat | sum | ew_multiply | gated
     use_lisf: bool = True
     use_glcf: bool = True
-    # optional local 2D ImageNet weights (inflated for Swin); never downloaded
+    # separate unimodal heads of the ew_multiply / gated fusions exist only for the multi-task loss (the trainer
+    # sets this from train.multitask: a head no loss reaches would get no gradient, which DDP refuses)
+    unimodal_heads: bool = True
+    # 2D ImageNet weights: "imagenet" (torchvision's, from the local hub cache) or a local file; never downloaded
     pretrained_visual: str | None = None
     pretrained_audio: str | None = None
 
@@ -62,12 +66,14 @@ class DataConfig:
     rotate_deg: float = 20.0
     brightness: tuple[float, float] = (0.5, 1.0)
     eval_sampling: str = "center"  # "center" (deterministic) or "random" (the released trainer's behaviour)
-    num_workers: int = 4
+    num_workers: int | None = None  # loader workers per process (None: from the CPU count, see default_workers)
     prefetch_factor: int = 4
     pin_memory: bool = True
     variant: str = "all"  # sub-folder of a built dataset when --dataset points at a version folder
-    cache_fps: float | None = None  # frame rate of the training cache (None: every frame); predict decodes at it
-    cache_short_side: int = 128
+    # how the training cache was made (cleaning's cache.fps cap and short side); training records the dataset's,
+    # eval refuses a different cache and predict makes its temporary cache with these. None: not recorded.
+    cache_fps: float | None = None
+    cache_short_side: int | None = None
 
 
 @dataclass
@@ -89,8 +95,11 @@ class TrainConfig:
     gamma: tuple[float, float, float] = (0.7, 0.7, 0.7)  # positive, neutral, negative
     multitask: bool = True  # sum of fused, visual and audio losses
     seed: int = 1
-    selection: str = "paper"  # "paper": best epoch on test; "val": best on the val split; "last"
-    val_fraction: float = 0.0  # > 0: carve a stratified val split from train when the dataset has none
+    # "val": best epoch on the val split (default); "paper": best on test, as the paper (optimistic); "last"
+    selection: str = "val"
+    # stratified share of train moved to val when the dataset has none (None: 0.125 with selection val, i.e.
+    # 0.8/0.2 becomes 0.7/0.1/0.2; build with `--split 0.8,0.1,0.1` for the paper-sized train split)
+    val_fraction: float | None = None
     amp: bool = True  # bf16 autocast on CUDA
     compile: bool = False  # torch.compile on CUDA
     grad_clip: float = 0.0
@@ -132,6 +141,36 @@ class Config:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
+# Settings `--resume` may change: they affect speed or reporting, never the weights' shapes or the samples seen.
+RESUME_OVERRIDABLE: dict[str, tuple[str, ...]] = {
+    "train": ("epochs", "compile", "threads", "eval_every", "tsne_max_points", "amp"),
+    "data": ("num_workers", "prefetch_factor", "pin_memory"),
+}
+
+
+def resume_config(saved: Config, overrides: dict[str, dict[str, Any]], epochs_done: int = 0) -> Config:
+    """The checkpoint's config with run-time overrides applied (None values ignored).
+
+    ConfigError for an override that would change the model or the sample order (network shape, arch,
+    batch size, seed, ...), and for fewer epochs than already done."""
+    raw = saved.to_dict()
+    for section, values in overrides.items():
+        for name, value in values.items():
+            if value is None or _plain(value) == raw[section].get(name):
+                continue
+            if name not in RESUME_OVERRIDABLE.get(section, ()):
+                allowed = ", ".join(f"{s}.{n}" for s, names in RESUME_OVERRIDABLE.items() for n in names)
+                raise ConfigError(
+                    f"--resume cannot change {section}.{name} ({raw[section].get(name)!r} -> {value!r}): it changes "
+                    "the model or the samples the run sees", remedy=f"drop it to continue the run, or start a new "
+                                                                    f"run; on resume only {allowed} may change")
+            raw[section][name] = _plain(value)
+    cfg = Config.from_dict(raw)
+    if cfg.train.epochs < epochs_done:
+        raise ConfigError(f"--epochs {cfg.train.epochs} is fewer than the {epochs_done} epochs already done")
+    return cfg
+
+
 def _plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _plain(v) for k, v in obj.items()}
@@ -142,6 +181,7 @@ def _plain(obj: Any) -> Any:
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "pixel_norm": ("code", "imagenet"),
+    "audio_stem_init": ("random", "inflate"),
     "fusion": ("mid_concat", "sum", "ew_multiply", "gated"),
     "audio_length_mode": ("tile", "center"),
     "crop": ("code", "paper"),
@@ -185,7 +225,7 @@ _TINY = {
             "lisf_heads": 2, "lisf_ffn": 32, "lisf_dropout": 0.1, "glcf_heads": 2},
     "data": {"num_workers": 0, "pin_memory": False, "augment_p": 0.3},
     "train": {"epochs": 6, "batch_size": 8, "grad_accum": 1, "lr": 2e-3, "warmup_epochs": 0.0,
-              "weight_decay": 0.01, "amp": False, "threads": 1},
+              "weight_decay": 0.01, "amp": False, "threads": 1, "selection": "last"},
 }
 
 PRESETS: dict[str, dict[str, Any]] = {"paper": {}, "small": _SMALL, "tiny": _TINY}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from core.errors import ConfigError
 from core.taxonomy import CATEGORIES, Category
-from model.cache import CacheError, read_jpeg_frames, read_mfcc
+from model.cache import CacheError, frame_pack_header, read_jpeg_frames, read_mfcc
 from model.config import DataConfig, NetConfig
 from model.losses import POLARITY_CODES
 from model.transforms import decode_crop_resize, fit_mfcc, sample_indices
@@ -35,6 +36,56 @@ class Item:
     split: str
     frames: Path | None
     mfcc: Path | None
+    cache_max_fps: float | None = None  # how cleaning made this row's cache (None: not recorded)
+    cache_short_side: int | None = None
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """How a training cache was made: frames at the source's rate up to `max_fps`, short side `short_side`."""
+
+    max_fps: float | None
+    short_side: int | None
+
+    def describe(self) -> str:
+        rate = "unknown frame rate" if self.max_fps is None else f"at most {self.max_fps:g} fps"
+        side = "unknown short side" if self.short_side is None else f"short side {self.short_side}"
+        return f"{rate}, {side}"
+
+
+LEGACY_CACHE_FPS = 8.0  # checkpoints written before the cache policy was recorded were trained on 8 fps caches
+
+
+def dataset_policy(items: Sequence[Item]) -> CachePolicy:
+    """The cache policy the manifest records (cleaning's cache_max_fps / cache_short_side columns); for a
+    manifest without them, the first frame pack's own header. ConfigError when rows disagree."""
+    found = {(i.cache_max_fps, i.cache_short_side) for i in items if i.cache_max_fps is not None}
+    if len(found) > 1:
+        listed = "; ".join(CachePolicy(*f).describe() for f in sorted(found, key=str))
+        raise ConfigError(f"the dataset mixes training caches made with different settings ({listed})",
+                          remedy="clean every video with one recipe (cache.fps, cache.short_side)")
+    if found:
+        return CachePolicy(*found.pop())
+    # no columns (a manifest from before they existed): the highest rate and the short side of the first frame
+    # packs; rebuilding the dataset with `emotions dataset build` records the columns
+    headers = [h for h in (frame_pack_header(i.frames) for i in items[:16] if i.frames is not None) if h]
+    if not headers:
+        return CachePolicy(None, None)
+    return CachePolicy(max(float(h["fps"]) for h in headers),
+                       min(int(headers[0]["width"]), int(headers[0]["height"])))
+
+
+def check_policy(expected: DataConfig, found: CachePolicy, what: str) -> None:
+    """ConfigError when a dataset's cache differs from what a checkpoint was trained on (unknowns pass)."""
+    want = CachePolicy(expected.cache_fps, expected.cache_short_side)
+    rate_differs = None not in (want.max_fps, found.max_fps) and abs(want.max_fps - found.max_fps) > 1e-3
+    side_differs = None not in (want.short_side, found.short_side) and want.short_side != found.short_side
+    if rate_differs or side_differs:
+        raise ConfigError(
+            f"{what}: the dataset's training cache was made with {found.describe()}, the checkpoint was trained "
+            f"on {want.describe()}",
+            remedy=f"clean the videos again with `emotions clean run --cache-fps {want.max_fps:g}` (recipe "
+                   f"cache.short_side {want.short_side}), or use a checkpoint trained on this cache")
 
 
 @dataclass(frozen=True)
@@ -102,6 +153,14 @@ COLUMN_ALIASES = {"label": "category", "frames_path": "frames", "cache_frames": 
                   "cache_mfcc": "mfcc"}
 
 
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(number) else number
+
+
 def _canonical(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     for alias, name in COLUMN_ALIASES.items():
@@ -130,8 +189,10 @@ def load_items(dataset: str | Path, variant: str = "all") -> tuple[list[Item], V
         key = str(r["category"]).strip().lower()
         if key not in lookup:
             key = Category.parse(key).value.lower()
+        side = _number(r.get("cache_short_side"))
         items.append(Item(str(r.get("sample_id", r.get("id", len(items)))), lookup[key], str(r["split"]).strip(),
-                          _resolve(r.get("frames"), bases), _resolve(r.get("mfcc"), bases)))
+                          _resolve(r.get("frames"), bases), _resolve(r.get("mfcc"), bases),
+                          _number(r.get("cache_max_fps")), None if side is None else int(side)))
     return items, vocab, manifest
 
 
@@ -185,7 +246,11 @@ class CacheDataset(Dataset):
             return torch.zeros(3)
         return torch.from_numpy(np.random.default_rng([self.seed, self.epoch, index, 1]).random(3)).float()
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        """`key` is an index, or (index, epoch) as the samplers yield it: persistent loader workers keep their
+        own copy of the dataset, so the epoch travels with the index rather than through set_epoch."""
+        index, epoch = (key, self.epoch) if isinstance(key, int) else (int(key[0]), int(key[1]))
+        self.epoch = epoch
         item = self.items[index]
         try:
             video, audio = self.load(index)
@@ -224,11 +289,27 @@ class RankBatchSampler(Sampler[list[int]]):
                 batches[-1] += order[: self.batch_size - len(batches[-1])].tolist()
         return batches[: len(batches) - len(batches) % self.world]
 
-    def __iter__(self) -> Iterator[list[int]]:
-        yield from self._batches()[self.rank::self.world]
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for batch in self._batches()[self.rank::self.world]:
+            yield [(i, self.epoch) for i in batch]
 
     def __len__(self) -> int:
         return len(self._batches()) // self.world
+
+
+class ShardSampler(Sampler[list[tuple[int, int]]]):
+    """Evaluation batches for one rank: consecutive batches of the unshuffled split dealt round-robin, no
+    padding (every sample is scored exactly once over all ranks; `gather_results` puts them back together)."""
+
+    def __init__(self, n: int, batch_size: int, *, world: int = 1, rank: int = 0) -> None:
+        self.batches = [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)][rank::world]
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for batch in self.batches:
+            yield [(i, 0) for i in batch]
+
+    def __len__(self) -> int:
+        return len(self.batches)
 
 
 def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -251,11 +332,24 @@ def _worker_init(_: int) -> None:
     cv2.setNumThreads(1)
 
 
-def make_loader(dataset: CacheDataset, sampler: RankBatchSampler, data: DataConfig, *, cuda: bool) -> DataLoader:
-    workers = data.num_workers
+def default_workers(local_world: int = 1) -> int:
+    """Loader workers per process: the cores this process may use, shared by the processes on this host,
+    one left for the process itself (at most 16)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(16, cores // max(1, local_world) - 1))
+
+
+def make_loader(dataset: CacheDataset, sampler: Sampler, data: DataConfig, *, cuda: bool,
+                workers: int | None = None, local_world: int = 1) -> DataLoader:
+    """A loader whose workers live as long as it does (persistent) and keep `prefetch_factor` batches ahead."""
+    if workers is None:
+        workers = data.num_workers if data.num_workers is not None else default_workers(local_world)
     return DataLoader(
         dataset, batch_sampler=sampler, num_workers=workers, collate_fn=collate,
-        pin_memory=data.pin_memory and cuda, persistent_workers=False, worker_init_fn=_worker_init,
+        pin_memory=data.pin_memory and cuda, persistent_workers=workers > 0, worker_init_fn=_worker_init,
         prefetch_factor=data.prefetch_factor if workers > 0 else None,
     )
 
@@ -271,6 +365,6 @@ def carve_val(items: list[Item], fraction: float, seed: int) -> list[Item]:
             by_class.setdefault(item.label, []).append(pos)
     chosen: set[int] = set()
     for members in by_class.values():
-        k = round(len(members) * fraction)
+        k = max(1, round(len(members) * fraction)) if len(members) >= 2 else 0
         chosen.update(rng.permutation(members)[:k].tolist())
     return [dataclasses.replace(it, split="val") if pos in chosen else it for pos, it in enumerate(items)]

@@ -53,6 +53,47 @@ def run_inference(model: nn.Module, loader: DataLoader, device: torch.device, am
     return {k: torch.cat(v).numpy() for k, v in acc.items()}
 
 
+def gather_results(result: dict[str, Any], world: int) -> dict[str, Any]:
+    """Every rank's share of an evaluation, joined on every rank in sample-index order (identity for one process)."""
+    if world == 1:
+        return result
+    import torch.distributed as dist
+
+    parts: list[Any] = [None] * world
+    dist.all_gather_object(parts, result)
+    parts = [p for p in parts if len(p["index"])]
+    if not parts:
+        return result
+    joined = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    order = np.argsort(joined["index"], kind="stable")
+    return {k: v[order] for k, v in joined.items()}
+
+
+def evaluate_checkpoint(checkpoint: str | Path, dataset: str | Path, split: str = "test", variant: str = "all",
+                        device: str = "auto") -> tuple[dict[str, Any], Any, list, Path]:
+    """Inference of a checkpoint on one split of a built dataset: (result, vocabulary, items, manifest).
+
+    Refuses a dataset whose classes or training cache (frame rate, short side) differ from the checkpoint's."""
+    from core.errors import ConfigError
+    from model.checkpoint import model_from_checkpoint
+    from model.data import CacheDataset, ShardSampler, check_policy, dataset_policy, load_items, make_loader
+    from model.trainer import pick_device
+
+    net, cfg, vocab, _ = model_from_checkpoint(checkpoint)
+    items, data_vocab, manifest = load_items(dataset, variant)
+    if list(data_vocab.classes) != list(vocab.classes):
+        raise ConfigError(f"the dataset's classes {list(data_vocab.classes)} differ from the checkpoint's "
+                          f"{list(vocab.classes)}")
+    chosen = items if split == "all" else [i for i in items if i.split == split]
+    if not chosen:
+        raise ConfigError(f"no rows with split {split!r} in {manifest}")
+    check_policy(cfg.data, dataset_policy(chosen), f"evaluating {Path(checkpoint).name}")
+    dev = pick_device(device)
+    loader = make_loader(CacheDataset(chosen, cfg.net, cfg.data, train=False),
+                         ShardSampler(len(chosen), cfg.train.batch_size), cfg.data, cuda=dev.type == "cuda")
+    return run_inference(net.to(dev), loader, dev, cfg.train.amp), vocab, chosen, manifest
+
+
 def split_metrics(result: dict[str, Any], classes: Sequence[str]) -> dict[str, Any]:
     """The paper's metrics over valid samples plus unimodal accuracies and the count of failed samples."""
     valid = result["valid"].astype(bool) if len(result["valid"]) else np.zeros(0, bool)
@@ -123,6 +164,23 @@ def save_tsne_png(embedding: np.ndarray, labels: np.ndarray, classes: Sequence[s
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
+
+
+def write_run_card(out_dir: Path, metrics: dict[str, Any], selection: str, best_epoch: int, arch: str,
+                   dataset: str) -> Path:
+    """card.md: what was trained, how the checkpoint was chosen (the paper's protocol flagged optimistic)."""
+    chosen = {"val": f"best epoch on the val split (epoch {best_epoch}); the test split was not looked at to choose",
+              "paper": f"best epoch on the test split (epoch {best_epoch}), the paper's protocol. **Optimistic**: "
+                       "the split that reports the figures also chose the checkpoint, so they are not a held-out "
+                       "estimate; use `--selection val` for one",
+              "last": "the last epoch"}[selection]
+    lines = [f"# Run card: {arch}", "", f"- dataset: `{dataset}`", f"- checkpoint selection: {chosen}",
+             f"- reported split: {metrics['split']} ({metrics['n']} videos, {metrics.get('n_failed', 0)} failed)",
+             f"- ACC {100 * metrics['acc']:.2f}  WA-F1 {100 * metrics['wa_f1']:.2f}  UAR {100 * metrics['uar']:.2f}",
+             ""]
+    path = out_dir / "card.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
 
 
 def write_outputs(out_dir: Path, split: str, result: dict[str, Any], classes: Sequence[str],

@@ -171,12 +171,13 @@ class FusionHead(nn.Module):
 
     mid_concat (Eq. 14): Linear on [a; v]; unimodal logits reuse its column blocks with half the bias.
     sum: per-modality linears whose outputs add. ew_multiply: Linear(a * v). gated: sigmoid(fc_a(a)) * fc_v(v).
-    The last two have no natural unimodal slice, so small per-modality heads give the unimodal logits.
+    The last two have no natural unimodal slice, so small per-modality heads give the unimodal logits; they
+    are built only with `unimodal_heads` (the multi-task loss is their only use).
     """
 
     STRATEGIES = ("mid_concat", "sum", "ew_multiply", "gated")
 
-    def __init__(self, dim: int, num_classes: int, strategy: str) -> None:
+    def __init__(self, dim: int, num_classes: int, strategy: str, unimodal_heads: bool = True) -> None:
         super().__init__()
         if strategy not in self.STRATEGIES:
             raise ValueError(f"unknown fusion {strategy!r}; known: {', '.join(self.STRATEGIES)}")
@@ -190,7 +191,8 @@ class FusionHead(nn.Module):
             if strategy == "gated":
                 self.gate_a, self.gate_v = nn.Linear(dim, dim), nn.Linear(dim, dim)
             self.fc = nn.Linear(dim, num_classes)
-            self.aux_a, self.aux_v = nn.Linear(dim, num_classes), nn.Linear(dim, num_classes)
+            self.aux_a = nn.Linear(dim, num_classes) if unimodal_heads else None
+            self.aux_v = nn.Linear(dim, num_classes) if unimodal_heads else None
 
     def forward(self, ev: torch.Tensor, ea: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.strategy == "mid_concat":
@@ -205,4 +207,6 @@ class FusionHead(nn.Module):
             fused = self.fc(ea * ev)
         else:
             fused = self.fc(torch.sigmoid(self.gate_a(ea)) * self.gate_v(ev))
+        if self.aux_a is None or self.aux_v is None:  # built without unimodal heads: fused logits only
+            return {"logits": fused}
         return {"logits": fused, "logits_a": self.aux_a(ea), "logits_v": self.aux_v(ev)}

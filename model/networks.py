@@ -30,7 +30,7 @@ class AVCANet(nn.Module):
         self.audio = AudioBranch(cfg)
         self.lisf = LISF(cfg) if cfg.use_lisf else None
         self.glcf = GLCF(cfg) if cfg.use_glcf else None
-        self.head = FusionHead(cfg.dim, cfg.num_classes, cfg.fusion)
+        self.head = FusionHead(cfg.dim, cfg.num_classes, cfg.fusion, cfg.unimodal_heads)
 
     def forward(self, video: torch.Tensor, mfcc: torch.Tensor) -> dict[str, torch.Tensor]:
         fv, fa = self.visual(video), self.audio(mfcc)
@@ -106,7 +106,7 @@ def build_model(arch: str, cfg: NetConfig, *, load_pretrained: bool = True) -> n
         if cfg.pretrained_visual and hasattr(model, "visual"):
             load_visual_pretrained(model.visual, cfg.pretrained_visual)
         if cfg.pretrained_audio and hasattr(model, "audio"):
-            load_audio_pretrained(model.audio, cfg.pretrained_audio)
+            load_audio_pretrained(model.audio, cfg.pretrained_audio, cfg.audio_stem_init)
     return model
 
 

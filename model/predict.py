@@ -1,53 +1,46 @@
-"""Prediction on raw video files: decode and normalise on the fly like the training cache, six probabilities."""
+"""Prediction on raw video files: the clean stage caches them, then the evaluation dataset and loop score them."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-from model.cache import CacheError, compute_mfcc, decode_video
 from model.checkpoint import model_from_checkpoint
-from model.evaluate import autocast
+from model.data import LEGACY_CACHE_FPS, CacheDataset, Item, ShardSampler, make_loader
+from model.evaluate import run_inference
+from model.prepare import cache_videos
 from model.trainer import pick_device
-from model.transforms import crop_box, crop_resize, fit_mfcc, sample_indices, to_model_layout
 
 
-def video_to_inputs(path: str | Path, cfg) -> tuple[torch.Tensor, torch.Tensor]:
-    """One file -> (uint8 [1, s, T, S, S, 3], float [1, q, n_mfcc]) with evaluation sampling (centred)."""
-    net, data = cfg.net, cfg.data
-    frames, audio = decode_video(path, fps=data.cache_fps, short_side=data.cache_short_side)
-    if not frames:
-        raise CacheError(f"{Path(path).name}: no decodable frames")
-    idx = sample_indices(len(frames), net.segments, net.frames, None)
-    unique, inverse = np.unique(idx, return_inverse=True)
-    stack = np.stack([frames[i] for i in unique])
-    box = crop_box(stack.shape[1], stack.shape[2], None, data.crop)
-    clip = crop_resize(stack, box, net.image_size)[inverse.reshape(-1)]
-    video = torch.from_numpy(np.ascontiguousarray(clip)).view(
-        1, net.segments, net.frames, net.image_size, net.image_size, 3)
-    mfcc = compute_mfcc(audio, n_mfcc=net.n_mfcc)
-    return video, torch.from_numpy(fit_mfcc(mfcc, net.mfcc_len, data.audio_length_mode))[None]
+def predict_videos(checkpoint: str | Path, videos: list[str | Path], device: str = "auto", *,
+                   work: str | Path | None = None) -> list[dict[str, Any]]:
+    """Per video: {"video", "prediction", "probabilities": {class: p}} or {"video", "error"}.
 
-
-@torch.no_grad()
-def predict_videos(checkpoint: str | Path, videos: list[str | Path], device: str = "auto") -> list[dict[str, Any]]:
-    """Per video: {"video", "prediction", "probabilities": {class: p}} or {"video", "error"}."""
+    The videos go through cleaning's cache steps with the checkpoint's cache settings into `work` (a
+    temporary folder by default), then through the same dataset, transforms and inference as `model eval`.
+    """
     model, cfg, vocab, _ = model_from_checkpoint(checkpoint)
     dev = pick_device(device)
-    model.to(dev)
-    results: list[dict[str, Any]] = []
-    for path in videos:
-        try:
-            video, mfcc = video_to_inputs(path, cfg)
-        except (CacheError, OSError, ValueError) as exc:
-            results.append({"video": str(path), "error": str(exc)})
-            continue
-        with autocast(dev, cfg.train.amp):
-            logits = model(to_model_layout(video.to(dev)), mfcc.to(dev))["logits"].float()
-        probs = torch.softmax(logits, -1)[0].cpu().tolist()
-        results.append({"video": str(path), "prediction": vocab.classes[int(np.argmax(probs))],
-                        "probabilities": dict(zip(vocab.classes, probs, strict=True))})
-    return results
+    with tempfile.TemporaryDirectory(prefix="emotions-predict-") as tmp:
+        cached = cache_videos(videos, Path(work or tmp), max_fps=cfg.data.cache_fps or LEGACY_CACHE_FPS,
+                              short_side=cfg.data.cache_short_side or 128, n_mfcc=cfg.net.n_mfcc)
+        ok = [c for c in cached if c.error is None]
+        items = [Item(c.video, 0, "predict", c.frames, c.mfcc) for c in ok]
+        result = None
+        if items:
+            loader = make_loader(CacheDataset(items, cfg.net, cfg.data, train=False),
+                                 ShardSampler(len(items), cfg.train.batch_size), cfg.data,
+                                 cuda=dev.type == "cuda", workers=0)
+            result = run_inference(model.to(dev), loader, dev, cfg.train.amp)
+    scored: dict[str, dict[str, Any]] = {}
+    if result is not None:
+        for row, index in enumerate(result["index"]):
+            item = items[index]
+            if not result["valid"][row]:
+                scored[item.sample_id] = {"error": "cached files unreadable"}
+                continue
+            probs = [float(p) for p in result["prob"][row]]
+            scored[item.sample_id] = {"prediction": vocab.classes[int(result["pred"][row])],
+                                      "probabilities": dict(zip(vocab.classes, probs, strict=True))}
+    return [{"video": c.video, **({"error": c.error} if c.error is not None else scored[c.video])} for c in cached]

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from model.cache import encode_jpeg_stream
 from model.config import Config
 from model.data import CacheDataset, RankBatchSampler, load_items, make_loader
 from model.evaluate import autocast
@@ -18,7 +17,19 @@ from model.losses import build_loss, multitask_loss
 from model.networks import build_model
 from model.transforms import augment_batch, to_model_layout
 
-PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0, "4090": 165.0}
+# Dense BF16 tensor-core peaks (vendor datasheets), matched against torch.cuda.get_device_name in this order:
+# the first key found in the name wins, so the specific forms come before the family name.
+PEAK_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.0), ("H200", 989.0),
+                    ("GH200", 989.0), ("B200", 2250.0), ("A100", 312.0), ("L40S", 362.0), ("L4", 121.0),
+                    ("A10", 125.0), ("4090", 165.0))
+
+
+def _jpeg_stream(frames: list[np.ndarray]) -> bytes:
+    """Synthetic RGB frames as concatenated JPEGs (a container the cache reader accepts); profiling only."""
+    import cv2
+
+    return b"".join(cv2.imencode(".jpg", np.ascontiguousarray(f[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 90])[1]
+                    .tobytes() for f in frames)
 
 
 def synthetic_cache(out_dir: str | Path, *, videos: int = 6, n_frames: int = 200, height: int = 228,
@@ -36,7 +47,7 @@ def synthetic_cache(out_dir: str | Path, *, videos: int = 6, n_frames: int = 200
             base = np.stack([(xx * 2 + t * 3 + 40 * c + v * 17) % 256 for c in range(3)], -1)
             base += (yy[..., None] / height) * 60 + rng.normal(0, 3, (height, width, 3))
             frames.append(np.clip(base, 0, 255).astype(np.uint8))
-        (cache / f"v{v}.frames").write_bytes(encode_jpeg_stream(frames))
+        (cache / f"v{v}.frames").write_bytes(_jpeg_stream(frames))
         np.save(cache / f"v{v}.mfcc.npy", (rng.normal(0, 30, (mfcc_frames, 32))).astype(np.float16))
         rows.append([f"v{v}", "Neutral", "train", f"cache/v{v}.frames", f"cache/v{v}.mfcc.npy"])
     with (out / "manifest.csv").open("w", newline="", encoding="utf-8") as handle:
@@ -121,8 +132,10 @@ def model_clips_per_s(cfg: Config, arch: str, dev: torch.device, *, steps: int =
     return steps * b / (time.perf_counter() - t0)
 
 
-def pipeline_clips_per_s(cfg: Config, arch: str, dev: torch.device, manifest: Path, *, steps: int = 5) -> float:
-    """Loader (with cfg.data.num_workers workers) feeding training steps, end to end."""
+def pipeline_clips_per_s(cfg: Config, arch: str, dev: torch.device, manifest: Path, *, steps: int = 5
+                         ) -> tuple[float, float, float]:
+    """Loader (with cfg.data's workers) feeding training steps, end to end: (clips/s, seconds per step, share of
+    the step time spent waiting for the next batch)."""
     items, _, _ = load_items(manifest)
     items = items * max(1, (steps + 2) * cfg.train.batch_size // len(items) + 1)
     ds = CacheDataset(items, cfg.net, cfg.data, train=True)
@@ -134,23 +147,34 @@ def pipeline_clips_per_s(cfg: Config, arch: str, dev: torch.device, manifest: Pa
         step(b["video"], b["mfcc"], b["label"], b["draws"])
     _sync(dev)
     t0 = time.perf_counter()
-    n = 0
+    n, waited = 0, 0.0
     for _ in range(steps):
+        w0 = time.perf_counter()
         b = next(it)
+        waited += time.perf_counter() - w0
         step(b["video"], b["mfcc"], b["label"], b["draws"])
         n += len(b["label"])
     _sync(dev)
-    return n / (time.perf_counter() - t0)
+    total = time.perf_counter() - t0
+    return n / total, total / steps, waited / total
+
+
+def _workers(cfg: Config) -> int:
+    from model.data import default_workers
+
+    return cfg.data.num_workers if cfg.data.num_workers is not None else default_workers()
 
 
 def peak_flops(dev: torch.device) -> float | None:
     if dev.type != "cuda":
         return None
-    name = torch.cuda.get_device_name(dev)
-    for key, tflops in PEAK_BF16_TFLOPS.items():
-        if key in name:
-            return tflops * 1e12
-    return None
+    tflops = peak_bf16_tflops(torch.cuda.get_device_name(dev))
+    return None if tflops is None else tflops * 1e12
+
+
+def peak_bf16_tflops(device_name: str) -> float | None:
+    """Dense BF16 peak of a card from its CUDA name (e.g. 'NVIDIA H100 PCIe' -> 756), None when unknown."""
+    return next((tflops for key, tflops in PEAK_BF16_TFLOPS if key in device_name), None)
 
 
 def run_profile(loader_cfg: Config, model_cfg: Config, arch: str, dev: torch.device, work_dir: Path, *,
@@ -168,12 +192,14 @@ def run_profile(loader_cfg: Config, model_cfg: Config, arch: str, dev: torch.dev
     result["forward_gflops_per_clip"] = fwd / 1e9
     result["train_gflops_per_clip"] = 3 * fwd / 1e9
     result["model_clips_per_s"] = model_clips_per_s(model_cfg, arch, dev, steps=steps)
-    result["pipeline_clips_per_s"] = pipeline_clips_per_s(model_cfg, arch, dev, manifest, steps=steps)
+    rate, step_s, wait = pipeline_clips_per_s(model_cfg, arch, dev, manifest, steps=steps)
+    result["pipeline_clips_per_s"], result["step_time_s"], result["input_wait_share"] = rate, step_s, wait
     result["pipeline_over_model"] = result["pipeline_clips_per_s"] / result["model_clips_per_s"]
     result["achieved_tflops"] = 3 * fwd * result["model_clips_per_s"] / 1e12
     peak = peak_flops(dev)
     if peak:
+        result["peak_bf16_tflops"] = peak / 1e12
         result["mfu"] = 3 * fwd * result["model_clips_per_s"] / peak
     result["model_sampling"] = (f"{model_cfg.net.segments}x{model_cfg.net.frames}x{model_cfg.net.image_size}^2, "
-                                f"batch {model_cfg.train.batch_size}, workers {model_cfg.data.num_workers}")
+                                f"batch {model_cfg.train.batch_size}, workers {_workers(model_cfg)}")
     return result

@@ -21,9 +21,20 @@ from torch import nn
 from core.errors import ConfigError
 from core.manifest import atomic_write_json, atomic_write_text
 from model.checkpoint import read_checkpoint, save_checkpoint, unwrap
-from model.config import Config, TrainConfig
-from model.data import CacheDataset, Item, RankBatchSampler, Vocabulary, carve_val, load_items, make_loader
-from model.evaluate import autocast, run_inference, split_metrics, write_outputs
+from model.config import Config, TrainConfig, resume_config
+from model.data import (
+    CacheDataset,
+    Item,
+    RankBatchSampler,
+    ShardSampler,
+    Vocabulary,
+    carve_val,
+    check_policy,
+    dataset_policy,
+    load_items,
+    make_loader,
+)
+from model.evaluate import autocast, gather_results, run_inference, split_metrics, write_outputs, write_run_card
 from model.losses import build_loss, multitask_loss
 from model.networks import build_model
 from model.transforms import augment_batch, to_model_layout
@@ -107,37 +118,50 @@ def _split(items: list[Item], name: str) -> list[Item]:
     return [i for i in items if i.split == name]
 
 
-def train(cfg: Config, dataset: str | Path, *, runs_dir: str | Path = "runs", run_id: str | None = None,
-          device: str = "auto", resume: str | Path | None = None, stop_after: int | None = None,
-          progress: bool = True) -> RunResult:
+def train(cfg: Config | None, dataset: str | Path, *, runs_dir: str | Path = "runs", run_id: str | None = None,
+          device: str = "auto", resume: str | Path | None = None, overrides: dict[str, dict[str, Any]] | None = None,
+          stop_after: int | None = None, progress: bool = True) -> RunResult:
     """Train `cfg.train.arch` on a built dataset; one process, or one per GPU/CPU under torchrun (DDP).
 
-    Writes runs/<id>/{config.yaml, last.pt, best.pt, history.json, metrics.json, confusion.png, tsne.png}.
+    Writes runs/<id>/{config.yaml, last.pt, best.pt, history.json, metrics.json, card.md, confusion.png, tsne.png}.
     `stop_after` ends the call after that many completed epochs (as if killed); `resume` continues
-    from a last.pt exactly (same samples, augmentation, dropout and optimiser state).
+    from a last.pt exactly (same samples, augmentation, dropout and optimiser state) with the checkpoint's
+    config plus the run-time `overrides` ({section: {field: value}}; see config.resume_config).
     """
     world, rank, local_rank = _dist_env()
     dev = pick_device(device, local_rank)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+    state = read_checkpoint(resume) if resume else None
+    if state is not None:
+        cfg = resume_config(Config.from_dict(state["config"]), overrides or {}, state["epoch"])
+    elif cfg is None:
+        raise ConfigError("train() needs a config unless it resumes")
+    elif overrides:
+        for section, values in overrides.items():
+            cfg = cfg.override(section, **values)
     t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
-    state = read_checkpoint(resume) if resume else None
-    if state is not None:
-        cfg = Config.from_dict(state["config"])
-        t = cfg.train
     items, vocab, manifest = load_items(dataset, cfg.data.variant)
-    if state is not None and list(state["vocabulary"]["classes"]) != list(vocab.classes):
-        raise ConfigError("the dataset's classes differ from the checkpoint's", remedy="resume on the same dataset")
-    cfg = dataclasses.replace(cfg, net=dataclasses.replace(cfg.net, num_classes=len(vocab.classes)))
-    items = carve_val(items, t.val_fraction, t.seed)
+    policy = dataset_policy(items)
+    if state is not None:
+        if list(state["vocabulary"]["classes"]) != list(vocab.classes):
+            raise ConfigError("the dataset's classes differ from the checkpoint's", remedy="resume on the same dataset")
+        check_policy(cfg.data, policy, "--resume")
+    else:  # the checkpoints record the cache the model learnt from; eval and predict hold other inputs to it
+        cfg = dataclasses.replace(
+            cfg, data=dataclasses.replace(cfg.data, cache_fps=policy.max_fps, cache_short_side=policy.short_side),
+            net=dataclasses.replace(cfg.net, num_classes=len(vocab.classes), unimodal_heads=t.multitask))
+    fraction = t.val_fraction if t.val_fraction is not None else (0.125 if t.selection == "val" else 0.0)
+    items = carve_val(items, fraction, t.seed)
     train_items = _split(items, "train")
     if not train_items:
         raise ConfigError(f"dataset {manifest} has no 'train' rows")
     eval_splits = {name: _split(items, name) for name in ("val", "test") if _split(items, name)}
     if t.selection == "val" and "val" not in eval_splits:
-        raise ConfigError("selection 'val' needs a val split in the dataset", remedy="build it with a val split")
+        raise ConfigError("selection 'val' needs a val split in the dataset",
+                          remedy="build it with --split 0.8,0.1,0.1, set --val-fraction, or use --selection paper")
 
     torch.manual_seed(t.seed)
     model = build_model(t.arch, cfg.net, load_pretrained=state is None).to(dev)
@@ -159,19 +183,21 @@ def train(cfg: Config, dataset: str | Path, *, runs_dir: str | Path = "runs", ru
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.yaml", cfg.dump_yaml())
 
-    net: nn.Module = model
-    if t.compile and dev.type == "cuda":
-        net = torch.compile(net)
-    if world > 1:
-        net = nn.parallel.DistributedDataParallel(net, device_ids=[local_rank] if dev.type == "cuda" else None)
-    criterion = build_loss(t.loss, vocab.polarity, t.gamma).to(dev)
     cuda = dev.type == "cuda"
+    net: nn.Module = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[local_rank] if cuda else None)
+    if t.compile and cuda:  # after the DDP wrap, so DDP's bucketing is traced with the model (PyTorch's advice)
+        net = torch.compile(net)
+    criterion = build_loss(t.loss, vocab.polarity, t.gamma).to(dev)
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     train_ds = CacheDataset(train_items, cfg.net, cfg.data, train=True, seed=t.seed)
     sampler = RankBatchSampler(len(train_ds), t.batch_size, world=world, rank=rank, shuffle=True, seed=t.seed)
-    loader = make_loader(train_ds, sampler, cfg.data, cuda=cuda)
-    eval_loaders = {
+    loader = make_loader(train_ds, sampler, cfg.data, cuda=cuda, local_world=local_world)
+    eval_loaders = {  # each rank scores its shard; gather_results joins them
         name: make_loader(CacheDataset(its, cfg.net, cfg.data, train=False, seed=t.seed),
-                          RankBatchSampler(len(its), t.batch_size, shuffle=False), cfg.data, cuda=cuda)
+                          ShardSampler(len(its), t.batch_size, world=world, rank=rank), cfg.data, cuda=cuda,
+                          local_world=local_world)
         for name, its in eval_splits.items()
     }
 
@@ -185,9 +211,10 @@ def train(cfg: Config, dataset: str | Path, *, runs_dir: str | Path = "runs", ru
         train_ds.set_epoch(epoch)
         stats = _train_epoch(net, loader, optimizer, criterion, cfg, dev, epoch, lr, world, rank, history, progress)
         record: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, **stats}
-        if rank == 0 and ((epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs):
+        if (epoch + 1) % t.eval_every == 0 or epoch + 1 == t.epochs:
             for name, ev_loader in eval_loaders.items():
-                m = split_metrics(run_inference(unwrap(net), ev_loader, dev, t.amp), vocab.classes)
+                result = gather_results(run_inference(unwrap(net), ev_loader, dev, t.amp), world)
+                m = split_metrics(result, vocab.classes)
                 record[name] = {k: m[k] for k in ("acc", "wa_f1", "uar", "n", "n_failed")}
         score = _selection_score(record, t.selection)
         improved = score is not None and score > best["score"]
@@ -207,9 +234,8 @@ def train(cfg: Config, dataset: str | Path, *, runs_dir: str | Path = "runs", ru
         if stop_after is not None and epoch + 1 - start_epoch >= stop_after and epoch + 1 < t.epochs:
             return RunResult(run_dir, {}, history, epoch + 1)
 
-    metrics: dict[str, Any] = {}
-    if rank == 0:
-        metrics = _final_outputs(run_dir, cfg, vocab, items, eval_splits, eval_loaders, train_items, dev, best)
+    metrics = _final_outputs(run_dir, cfg, vocab, eval_splits, eval_loaders, train_items, dev, best, manifest,
+                             world, rank)
     if world > 1:
         dist.barrier()
     return RunResult(run_dir, metrics, history, t.epochs)
@@ -285,9 +311,11 @@ def _summary(record: dict[str, Any], epochs: int, progress: bool) -> None:
         log.info(line)
 
 
-def _final_outputs(run_dir: Path, cfg: Config, vocab: Vocabulary, items: list[Item], eval_splits, eval_loaders,
-                   train_items: list[Item], dev: torch.device, best: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate the selected checkpoint on test (else val, else train) and write the run's outputs."""
+def _final_outputs(run_dir: Path, cfg: Config, vocab: Vocabulary, eval_splits, eval_loaders,
+                   train_items: list[Item], dev: torch.device, best: dict[str, Any], manifest: Path, world: int,
+                   rank: int) -> dict[str, Any]:
+    """Evaluate the selected checkpoint on test (else val, else train), sharded over the ranks; rank 0 writes
+    the run's outputs and returns the metrics (the other ranks return {})."""
     ckpt = run_dir / ("best.pt" if (run_dir / "best.pt").exists() else "last.pt")
     state = read_checkpoint(ckpt)
     model = build_model(state["arch"], cfg.net, load_pretrained=False).to(dev)
@@ -298,10 +326,15 @@ def _final_outputs(run_dir: Path, cfg: Config, vocab: Vocabulary, items: list[It
         split, its, loader = "val", eval_splits["val"], eval_loaders["val"]
     else:
         split, its = "train", train_items
-        loader = make_loader(CacheDataset(its, cfg.net, cfg.data, train=False), RankBatchSampler(
-            len(its), cfg.train.batch_size, shuffle=False), cfg.data, cuda=dev.type == "cuda")
-    result = run_inference(model, loader, dev, cfg.train.amp)
+        loader = make_loader(CacheDataset(its, cfg.net, cfg.data, train=False),
+                             ShardSampler(len(its), cfg.train.batch_size, world=world, rank=rank), cfg.data,
+                             cuda=dev.type == "cuda")
+    result = gather_results(run_inference(model, loader, dev, cfg.train.amp), world)
+    if rank != 0:
+        return {}
     extra = {"arch": cfg.train.arch, "checkpoint": ckpt.name, "best_epoch": best["epoch"],
              "selection": cfg.train.selection}
-    return write_outputs(run_dir, split, result, vocab.classes, [i.sample_id for i in its], extra,
-                         tsne_max_points=cfg.train.tsne_max_points, seed=cfg.train.seed)
+    metrics = write_outputs(run_dir, split, result, vocab.classes, [i.sample_id for i in its], extra,
+                            tsne_max_points=cfg.train.tsne_max_points, seed=cfg.train.seed)
+    write_run_card(run_dir, metrics, cfg.train.selection, best["epoch"], cfg.train.arch, str(manifest))
+    return metrics

@@ -117,6 +117,8 @@ def test_uhd60_bounded_web_copy(bad_run):
     assert streams["video"]["codec_name"] == "h264" and streams["audio"]["codec_name"] == "aac"
     assert min(streams["video"]["width"], streams["video"]["height"]) == 720
     assert eval(streams["video"]["avg_frame_rate"]) <= 30.0
+    pack = read_frame_pack(out / row["frames"])  # a 60 fps source is cached at the cap, 30 fps
+    assert pack.fps == row["cache_fps"] == 30.0 and row["cache_frames"] == pytest.approx(row["duration_s"] * 30, abs=2)
 
 
 def test_odd_sized_matroska_is_re_encoded_for_the_web(bad_run):

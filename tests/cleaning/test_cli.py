@@ -45,3 +45,16 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert main(["clean", "report", str(tmp_path / "src")]) == 2
     assert main(["clean", "run", "--source", str(tmp_path / "src"), "--out", str(tmp_path / "o"),
                  "--address", "x:1"]) == 2
+
+
+def test_cache_fps_option_overrides_the_recipe(tmp_path, capsys):
+    from cleaning.recipe import load_recipe
+
+    (tmp_path / "r.yaml").write_text("cache: {short_side: 96}\n")
+    recipe = load_recipe(tmp_path / "r.yaml", cache_fps=8)
+    assert (recipe.cache.fps, recipe.cache.short_side) == (8.0, 96)
+    assert load_recipe(None).cache.fps == 30.0  # default: the source's own rate up to 30
+    (tmp_path / "src").mkdir()
+    assert main(["clean", "run", "--source", str(tmp_path / "src"), "--out", str(tmp_path / "o"),
+                 "--cache-fps", "0"]) == 2
+    assert "invalid cleaning recipe: cache.fps" in capsys.readouterr().err

@@ -56,8 +56,9 @@ def test_manifest_fields_and_derived_formats(small):
     assert rate == 44_100 and samples.shape[1] == 1
     assert abs(len(samples) / rate - row["duration_s"]) < 0.2
     pack = read_frame_pack(out / row["frames"])
-    assert min(pack.width, pack.height) == 128 and pack.fps == 8.0
-    assert len(pack.jpegs) == row["cache_frames"] == pytest.approx(row["duration_s"] * 8, abs=2)
+    assert min(pack.width, pack.height) == 128 and pack.fps == row["fps"] == 10.0  # the source's rate (cap 30)
+    assert (row["cache_fps"], row["cache_max_fps"], row["cache_short_side"]) == (10.0, 30.0, 128)
+    assert len(pack.jpegs) == row["cache_frames"] == pytest.approx(row["duration_s"] * 10, abs=2)
     assert pack.decode(len(pack.jpegs) - 1).shape == (pack.height, pack.width, 3)
     mfcc = np.load(out / row["mfcc"])
     assert mfcc.dtype == np.float32 and mfcc.shape[0] == 32

@@ -31,5 +31,6 @@ def test_real_clips_derived_files(real_run):
         assert 25 <= row["duration_s"] <= 35 and 20 <= row["fps"] <= 31 and row["has_audio"]
         for key in ("web_mp4", "poster", "wav", "frames", "mfcc"):
             assert (out / row[key]).is_file()
-        assert row["cache_frames"] == pytest.approx(row["duration_s"] * 8, abs=2)
+        assert row["cache_fps"] == pytest.approx(min(row["fps"], 30.0), abs=1e-3)  # native rate, cap 30
+        assert row["cache_frames"] == pytest.approx(row["duration_s"] * row["cache_fps"], abs=2)
     assert len({r["frames"] for r in rows}) == len(rows)

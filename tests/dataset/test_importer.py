@@ -173,3 +173,24 @@ def test_split_folders_and_columns_read_every_spelling_the_build_reads(tmp_path)
     frame = scan(tmp_path / "tree")
     assert dict(zip(frame["file"].str.split("/").str[0].str.lower(), frame["split"], strict=True)) == SPLIT_ALIASES
     assert given_splits(pd.DataFrame({"split": list(SPLIT_ALIASES)}), "split").tolist() == list(SPLIT_ALIASES.values())
+
+
+def test_a_separate_test_folder_forms_the_test_split(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(core_cli.COMMANDS, "clean", ("tests.dataset.fake_clean:clean", "fake"))
+    train, test = tmp_path / "here", tmp_path / "elsewhere"
+    for i in range(6):
+        _touch(train, f"{['Fear', 'Sad'][i % 2]}/{i}.mp4", f"train {i}".encode())
+    for i in range(4):
+        _touch(test, f"{['fear', 'Sadness'][i % 2]}/t{i}.mp4", f"test {i}".encode())
+    rc = main(["dataset", "import-folder", str(train), "--test-folder", str(test), "--out", str(tmp_path / "ds"),
+               "--work", str(tmp_path / "w"), "--variant", "all"])
+    assert rc == 0, capsys.readouterr()
+    frame = pd.read_parquet(tmp_path / "ds" / "all" / "manifest.parquet")
+    assert frame["split"].value_counts().to_dict() == {"train": 6, "test": 4}
+    by_file = frame.set_index("file")
+    assert by_file.loc[(test / "fear/t0.mp4").as_posix(), ["split", "category"]].tolist() == ["test", "Fear"]
+    assert by_file.loc["Sad/1.mp4", ["split", "category"]].tolist() == ["train", "Sadness"]
+    _touch(tmp_path / "odd", "Anger/x.mp4")
+    assert main(["dataset", "import-folder", str(train), "--test-folder", str(tmp_path / "odd"),
+                 "--out", str(tmp_path / "ds2"), "--work", str(tmp_path / "w2")]) == 2
+    assert "'Anger' is not an eMotions category" in capsys.readouterr().err

@@ -39,4 +39,6 @@ def test_clean_build_train_on_synthetic_clips(synth_videos, tmp_path, capsys):
     metrics = json.loads((runs / "e2e" / "metrics.json").read_text())
     assert metrics["n"] == 6  # 20 % of 4 clips per category rounds to one test clip each
     assert metrics["n_failed"] == 0  # every cache file from cleaning was readable by the trainer
+    config = (runs / "e2e" / "config.yaml").read_text()  # the cache the model learnt from, via the dataset manifest
+    assert "cache_fps: 30.0" in config and "cache_short_side: 128" in config
     assert 0.0 <= metrics["acc"] <= 1.0

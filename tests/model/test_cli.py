@@ -62,6 +62,15 @@ def test_profile_reports_rates_and_flops(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["loader_clips_per_s_per_worker"] > 0 and result["model_clips_per_s"] > 0
     assert result["forward_gflops_per_clip"] > 0 and result["pipeline_over_model"] > 0
+    assert result["step_time_s"] > 0 and 0 <= result["input_wait_share"] <= 1
+
+
+def test_mfu_peak_follows_the_detected_card():
+    from model.profile import peak_bf16_tflops
+
+    names = {"NVIDIA H100 80GB HBM3": 989.0, "NVIDIA H100 PCIe": 756.0, "NVIDIA H100 NVL": 835.0,
+             "NVIDIA H200": 989.0, "NVIDIA A100-SXM4-80GB": 312.0, "NVIDIA L40S": 362.0, "Quadro P1000": None}
+    assert {n: peak_bf16_tflops(n) for n in names} == names
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, capsys):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
+import os
 import shutil
 import tarfile
 
@@ -12,22 +14,28 @@ import numpy as np
 import pytest
 import torch
 
-from model.cache import (
-    CacheError,
-    _npz_frames,
-    decode_jpegs,
-    encode_jpeg_stream,
-    read_jpeg_frames,
-    read_mfcc,
-    split_jpeg_stream,
-)
-from model.data import CacheDataset, RankBatchSampler, load_items
+from model.cache import CacheError, decode_jpegs, read_jpeg_frames, read_mfcc, split_jpeg_stream
+from model.data import CacheDataset, RankBatchSampler, ShardSampler, load_items
 from model.transforms import augment_batch, crop_box, fit_mfcc, sample_indices
 
 
 def _frames(n=5, h=40, w=60):
     rng = np.random.default_rng(0)
     return [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def encode_jpeg_stream(frames):
+    """Frames as concatenated JPEGs (the MJPEG-stream container the reader also accepts)."""
+    import cv2
+
+    return b"".join(cv2.imencode(".jpg", np.ascontiguousarray(f))[1].tobytes() for f in frames)
+
+
+def _npz_frames(encoded):
+    offsets = np.cumsum([0, *map(len, encoded)]).astype(np.int64)
+    buf = io.BytesIO()
+    np.savez(buf, data=np.frombuffer(b"".join(encoded), np.uint8), offsets=offsets)
+    return buf.getvalue()
 
 
 def test_jpeg_stream_roundtrip_and_alternative_containers(tmp_path):
@@ -140,23 +148,51 @@ def test_rank_sampler_deals_global_order():
     assert len(r0) == len(r1)
     for k in range(len(r0)):
         assert r0[k] == single[2 * k] and r1[k] == single[2 * k + 1]
+    sampler = RankBatchSampler(4, 2, seed=5)
+    sampler.set_epoch(3)
+    assert {e for batch in sampler for _, e in batch} == {3}  # the epoch travels with each index
 
 
-def test_real_clips_through_the_cache_at_paper_sampling(music_video_dir, tmp_path):
-    from model.cache import build_cache
-    from model.config import preset
+def test_loader_workers_follow_the_cpu_count_and_persist(synth_dataset, tiny):
+    from model.data import default_workers, make_loader
 
-    clips = sorted(music_video_dir.glob("*.mp4"))[:2]
-    rows = ["sample_id,category,split,frames,mfcc"]
-    for clip in clips:
-        frames, mfcc = build_cache(clip, tmp_path / "cache")
-        rows.append(f"{clip.stem},Excitation,train,{frames.relative_to(tmp_path)},{mfcc.relative_to(tmp_path)}")
-    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
-    items, _, _ = load_items(tmp_path)
-    paper = preset("paper")
-    sample = CacheDataset(items, paper.net, paper.data, train=True)[1]
-    assert sample["valid"], sample["reason"]
-    assert sample["video"].shape == (16, 8, 112, 112, 3) and sample["mfcc"].shape == (4096, 32)
-    assert sample["video"].float().std() > 5 and sample["mfcc"].abs().sum() > 0
-    first = decode_jpegs(read_jpeg_frames(items[0].frames)[:1])
-    assert min(first.shape[1:3]) == 128  # cache frames at short side 128
+    items, _, _ = load_items(synth_dataset)
+    ds = CacheDataset(items, tiny.net, tiny.data, train=True)
+    auto = make_loader(ds, RankBatchSampler(len(ds), 2), dataclasses.replace(tiny.data, num_workers=None), cuda=False)
+    cores = len(os.sched_getaffinity(0))
+    assert auto.num_workers == default_workers() == max(0, min(16, cores - 1))
+    two = make_loader(ds, RankBatchSampler(len(ds), 2), tiny.override("data", num_workers=2).data, cuda=False)
+    assert two.persistent_workers and two.prefetch_factor == tiny.data.prefetch_factor
+    assert default_workers(local_world=64) == 0  # more ranks than cores: load in the main process
+
+
+def test_carved_val_takes_a_share_of_each_class_and_at_least_one():
+    from model.data import Item, carve_val
+
+    items = [Item(f"{c}{i}", c, "train", None, None) for c in range(3) for i in range((2, 8, 16)[c])]
+    carved = carve_val(items, 0.125, seed=1)
+    per_class = [sum(1 for it in carved if it.label == c and it.split == "val") for c in range(3)]
+    assert per_class == [1, 1, 2]  # round(0.125 * n), at least one where a class has two or more
+    assert carve_val(carved, 0.5, seed=1) == carved  # a dataset with a val split keeps it
+
+
+def test_shard_sampler_scores_every_sample_once():
+    shards = [[i for batch in ShardSampler(7, 2, world=3, rank=r) for i, _ in batch] for r in range(3)]
+    assert shards == [[0, 1, 6], [2, 3], [4, 5]]
+
+
+def test_cache_policy_is_read_and_checked(synth_dataset, tiny):
+    from core.errors import ConfigError
+    from model.data import CachePolicy, check_policy, dataset_policy
+
+    items, _, _ = load_items(synth_dataset)
+    policy = dataset_policy(items)
+    assert policy == CachePolicy(30.0, 40)  # the clean recipe's cap and short side, from the manifest
+    header = read_jpeg_frames(items[0].frames)
+    assert min(decode_jpegs(header[:1]).shape[1:3]) == 40
+    check_policy(tiny.override("data", cache_fps=30.0, cache_short_side=40).data, policy, "eval")
+    with pytest.raises(ConfigError, match=r"made with at most 30 fps, short side 40.*trained on at most 8 fps"):
+        check_policy(tiny.override("data", cache_fps=8.0, cache_short_side=40).data, policy, "eval")
+    # a manifest without the columns: the frame packs' own rate (the 10 fps sources) and short side
+    bare = [dataclasses.replace(i, cache_max_fps=None, cache_short_side=None) for i in items]
+    assert dataset_policy(bare) == CachePolicy(10.0, 40)
