@@ -1,6 +1,6 @@
 """Embedding pass: one pass of a trained checkpoint over a dataset, keeping the fused representation per sample.
 
-The same loader and device code as `emotions model eval` (deterministic evaluation sampling); the
+`model.evaluate.evaluate_checkpoint` itself, as `emotions model eval` runs it (deterministic evaluation sampling); the
 `embedding` output is the fused vector the classifier head reads. Used by `emotions qa label-issues`.
 """
 
@@ -42,24 +42,11 @@ def embed_dataset(run: str | Path, dataset: str | Path, *, variant: str = "all",
 
     Samples whose cache cannot be read are left out and named in `failed`.
     """
-    from model.checkpoint import model_from_checkpoint
-    from model.data import CacheDataset, RankBatchSampler, load_items, make_loader
-    from model.evaluate import run_inference
-    from model.trainer import pick_device
+    from model.evaluate import evaluate_checkpoint
 
-    net, cfg, vocab, _ = model_from_checkpoint(checkpoint_of(run))
-    items, data_vocab, manifest = load_items(dataset, variant)
-    if list(data_vocab.classes) != list(vocab.classes):
-        raise ConfigError(f"the dataset's classes {list(data_vocab.classes)} differ from the checkpoint's "
-                          f"{list(vocab.classes)}")
-    chosen = items if split == "all" else [i for i in items if i.split == split]
-    if not chosen:
-        raise ConfigError(f"no rows with split {split!r} in {manifest}")
-    dev = pick_device(device)
-    loader = make_loader(CacheDataset(chosen, cfg.net, cfg.data, train=False),
-                         RankBatchSampler(len(chosen), cfg.train.batch_size, shuffle=False), cfg.data,
-                         cuda=dev.type == "cuda")
-    result = run_inference(net.to(dev), loader, dev, cfg.train.amp)
+    # the eval path itself: same checks (classes, training cache), loader, sampler and device code
+    result, vocab, chosen, _ = evaluate_checkpoint(checkpoint_of(run), dataset, split=split, variant=variant,
+                                                   device=device)
     order = np.asarray(result["index"], dtype=np.int64)
     valid = np.asarray(result["valid"], dtype=bool)
     ids = [chosen[i].sample_id for i in order]
