@@ -201,10 +201,12 @@ def plan_crosscheck(path: Path | None, set_size: int, stages: str, exchange: str
 @click.option("--rounds", type=int, default=3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--apply", "apply_", is_flag=True, help="Change the memberships in the app (history kept).")
+@click.option("--reason", default="", help="With --apply: why a plan that breaks the app's group rules is applied "
+                                           "anyway (written to the audit log).")
 @_json_option
 @_out_option
 def swaps(path, stage, members_path, metric, cr, tau, delta, mode, no_direction_guard, no_gender_rule, category_order,
-          acceptance, no_tabu, rounds, seed, apply_, as_json, out) -> None:
+          acceptance, no_tabu, rounds, seed, apply_, reason, as_json, out) -> None:
     """Personnel adjustment: swap high- and low-CR members across groups until the groups even out."""
     from qa.crosscheck import DEFAULT_LAYOUT
     from qa.render import swaps_text
@@ -230,12 +232,15 @@ def swaps(path, stage, members_path, metric, cr, tau, delta, mode, no_direction_
                         acceptance=acceptance, tabu=not no_tabu, rounds=rounds, seed=seed)
     result = run_swaps(relabels, members, genders, params)
     if apply_:
-        _apply_memberships(result)
+        _apply_memberships(result, reason)
     _emit("swaps", result, swaps_text(result), as_json, out)
 
 
-def _apply_memberships(result: dict) -> None:
-    """Move the swapped annotators to their new groups in the app (the app keeps the membership history)."""
+def _apply_memberships(result: dict, reason: str = "") -> None:
+    """Move the swapped annotators to their new groups in the app (the app keeps the membership history).
+
+    The app's group rules (capacity, gender rule) are checked on the groups as the plan leaves them; a plan that
+    breaks one is refused as a whole unless `reason` is given (then it is audit-logged)."""
     try:
         from annotation_app.services import people
     except ImportError:
@@ -252,12 +257,15 @@ def _apply_memberships(result: dict) -> None:
     if not result["changed"]:
         click.echo("nothing to apply: the allocation is unchanged", err=True)
         return
-    url = get_settings().database_url
+    settings = get_settings()
+    url = settings.database_url
     engine = make_engine(url)
     try:
         with session_scope(session_factory(engine)) as session:
-            for rater, move in sorted(result["changed"].items()):
-                people.assign(session, people.user_by_name(session, rater), people.group_by_name(session, move["to"]))
+            moves = [(people.user_by_name(session, rater), people.group_by_name(session, move["to"]))
+                     for rater, move in sorted(result["changed"].items())]
+            people.move_many(session, moves, capacity=settings.app_group_capacity,
+                             gender_rule=settings.app_gender_rule, reason=reason)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot change memberships in {url}: {str(exc).strip().splitlines()[0]}",
                             remedy="run `emotions db upgrade` or check EMOTIONS_DATABASE_URL") from None

@@ -169,13 +169,47 @@ def move_problems(session: Session, user: User, group: Group | None, *, capacity
     if group is None or user.role != "member":
         return []
     others = [m.user_id for m in current_members(session, group.id, "member") if m.user_id != user.id]
-    problems = ["over_capacity"] if len(others) + 1 > capacity else []
-    if gender_rule:
-        genders = [*session.scalars(select(User.gender).where(User.id.in_(others))), user.gender]
-        men_allowed = max(capacity - 1, 0)
-        if genders.count("m") > men_allowed or genders.count("f") > capacity - men_allowed:
-            problems.append("gender_rule")
+    genders = [*session.scalars(select(User.gender).where(User.id.in_(others))), user.gender]
+    return composition_problems(genders, capacity=capacity, gender_rule=gender_rule)
+
+
+def composition_problems(genders: list[str | None], *, capacity: int, gender_rule: bool) -> list[str]:
+    """The group rules over one group's members (their genders): 'over_capacity', 'gender_rule'."""
+    problems = ["over_capacity"] if len(genders) > capacity else []
+    men_allowed = max(capacity - 1, 0)
+    if gender_rule and (genders.count("m") > men_allowed or genders.count("f") > capacity - men_allowed):
+        problems.append("gender_rule")
     return problems
+
+
+def move_many(session: Session, moves: list[tuple[User, Group]], *, capacity: int, gender_rule: bool,
+              reason: str = "", actor_id: int | None = None) -> dict[str, list[str]]:
+    """Several moves as one change (a swap plan): the group rules are checked on every group's composition
+    after all the moves, so an exchange of two people is never refused for the moment in between.
+
+    Refused as a whole (ConflictError 'move_needs_reason', nothing changed) when a group ends up breaking a rule
+    and no reason is given; an override is audit-logged per group with the reason. Returns group -> problems."""
+    reason = reason.strip()
+    if len(reason) > 500:
+        raise InvalidRequest("a reason has at most 500 characters")
+    with session.begin_nested():
+        for user, group in moves:
+            assign(session, user, group, actor_id=actor_id)
+        found = {}
+        for group in {g.id: g for _, g in moves}.values():
+            ids = [m.user_id for m in current_members(session, group.id, "member")]
+            genders = list(session.scalars(select(User.gender).where(User.id.in_(ids))))
+            problems = composition_problems(genders, capacity=capacity, gender_rule=gender_rule)
+            if problems:
+                found[group.name] = problems
+        if found and not reason:
+            text = "; ".join(f"group {name} {' and '.join(PROBLEM_TEXT[p] for p in problems)}"
+                             for name, problems in sorted(found.items()))
+            raise ConflictError(f"after these moves {text}", code="move_needs_reason",
+                                remedy="give a reason to override the group rules")
+    for name, problems in sorted(found.items()):
+        audit.record(session, actor_id, "membership.override", "group", name, problems=problems, reason=reason)
+    return found
 
 
 PROBLEM_TEXT = {"over_capacity": "goes over the group's capacity", "gender_rule": "breaks the gender rule"}

@@ -115,6 +115,32 @@ def test_a_move_breaking_a_rule_needs_a_reason_that_is_logged(world):
         people.move(session, c1, group_a, capacity=1, gender_rule=True)
 
 
+def test_a_swap_plan_is_checked_on_the_groups_it_leaves_and_refused_as_a_whole(world):
+    """Two people exchanged between full groups break nothing (no moment in between counts); a plan that leaves
+    a group over capacity or against the gender rule is refused whole without a reason, logged with one."""
+    with world.session() as session:
+        genders = {"a1": "m", "a2": "m", "a3": "f", "b1": "m", "b2": "m", "b3": "f"}
+        for name, gender in genders.items():
+            _user(session, name).gender = gender
+        group_a, group_b = people.group_by_name(session, "A"), people.group_by_name(session, "B")
+        a1, b1, a3 = _user(session, "a1"), _user(session, "b1"), _user(session, "a3")
+
+        def group_of(user):
+            return people.current_membership(session, user.id).group_id
+
+        assert people.move_many(session, [(a1, group_b), (b1, group_a)], capacity=3, gender_rule=True) == {}
+        assert (group_of(a1), group_of(b1)) == (group_b.id, group_a.id)
+        with pytest.raises(ConflictError) as refused:  # a3 (f) for b1 (m, now in A): A gets three men
+            people.move_many(session, [(a3, group_b), (b1, group_b)], capacity=3, gender_rule=True)
+        assert refused.value.code == "move_needs_reason" and "group B goes over" in refused.value.message
+        assert (group_of(a3), group_of(b1)) == (group_a.id, group_a.id)  # nothing moved
+        found = people.move_many(session, [(a3, group_b)], capacity=3, gender_rule=True, reason="pilot swap",
+                                 actor_id=world.users["admin"])
+        assert found == {"B": ["over_capacity", "gender_rule"]} and group_of(a3) == group_b.id
+        assert [json.loads(e.detail) for e in audit.events(session, action="membership.override")] == [
+            {"problems": ["over_capacity", "gender_rule"], "reason": "pilot swap"}]
+
+
 def test_deactivation_releases_seats_and_keeps_the_last_admin(world):
     with world.session() as session:
         a1, admin = _user(session, "a1"), _user(session, "admin")
