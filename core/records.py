@@ -108,6 +108,10 @@ class CleanVideo(Record):
     motion: float | None = Field(None, description="mean grey difference of consecutive sampled frames")
     change_range: float | None = None
     cache_frames: int | None = None
+    cache_fps: float | None = Field(None, description="frames per second of the training cache (the source's rate, "
+                                                      "at most cache_max_fps)")
+    cache_max_fps: float | None = Field(None, description="the recipe's cap on the training cache's frame rate")
+    cache_short_side: int | None = Field(None, description="short side of the training cache's frames, in pixels")
     phash: str | None = Field(None, description="perceptual hashes of sampled frames, hex")
     max_rms_dbfs: float | None = None
 
