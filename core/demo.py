@@ -155,7 +155,22 @@ def _pipeline(work: Path, per_class: int, epochs: int, seed: int) -> None:
     metrics = json.loads((runs / "demo" / "metrics.json").read_text(encoding="utf-8"))
     summary.append(("model", f"ACC {metrics['acc']:.1%}  WA-F1 {metrics['wa_f1']:.1%}  UAR {metrics['uar']:.1%}"
                     f" on {metrics['n']} test clips  -> {runs / 'demo'}"))
+    if _available("qa") and _available("app"):
+        _audit_loop(work, dataset, runs / "demo", summary)
     return _finish(summary, not_built, started)
+
+
+def _audit_loop(work: Path, dataset: Path, run: Path, summary: list[tuple[str, str]]) -> None:
+    """Model in the loop: likely label errors of the round, queued for the expert's audit (nothing relabelled)."""
+    out = work / "label-issues"
+    _capture(["qa", "label-issues", "--dataset", str(dataset), "--run", str(run), "--out", str(out), "--top", "5",
+              "--export", str(work / "export"), "--device", "cpu"])
+    found = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    _capture(["app", "review-queue", "add", "--from", str(out / "label_issues.csv"), "--top", "5",
+              "--reason", "demo: likely label errors"])
+    queued = min(5, found["n_issues"])
+    summary.append(("label issues", f"{found['n_issues']} likely errors among {found['n_samples']} samples; "
+                    f"{queued} queued for the expert's audit (/expert/audit)  -> {out / 'report.html'}"))
 
 
 def _annotate(work: Path, clean: Path, truth_labels: Path, seed: int,

@@ -154,15 +154,23 @@ def evidence(votes: pd.DataFrame | None, labels: pd.DataFrame | None) -> pd.Data
 
 # --- confident learning ------------------------------------------------------------------------------
 
+def effective_folds(y: np.ndarray, groups: list[str], folds: int) -> int:
+    """The folds a small set allows: at most one per near-duplicate group and per sample of the largest class."""
+    n_groups = len(set(groups))
+    largest = int(np.bincount(np.asarray(y)).max()) if len(y) else 0
+    splits = min(folds, n_groups, largest)
+    if splits < 2:
+        raise ConfigError(f"{len(y)} samples in {n_groups} group(s), at most {largest} per class: out-of-fold "
+                          "predictions need at least 2 folds", remedy="label-issues needs a larger dataset")
+    return splits
+
+
 def fold_splits(y: np.ndarray, groups: list[str], folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) index arrays: folds stratified by label, every near-duplicate group inside one test fold
     (StratifiedGroupKFold; fewer folds when there are fewer groups)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    n_groups = len(set(groups))
-    splits = min(folds, n_groups)
-    if splits < 2:
-        raise ConfigError(f"{n_groups} sample group(s): out-of-fold predictions need at least 2")
+    splits = effective_folds(y, groups, folds)
     cv = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
     return list(cv.split(np.zeros((len(y), 1)), y, groups))
 
@@ -214,7 +222,7 @@ def find_label_issues(table: pd.DataFrame, ids: list[str], x: np.ndarray, *, fol
     issues = scores[scores["is_issue"]].sort_values(["quality_score", "sample_id"], kind="stable")
     issues = issues.reset_index(drop=True)
     issues.insert(0, "rank", np.arange(1, len(issues) + 1))
-    summary = _summary(scores, issues, classes, folds=min(folds, data["group"].nunique()), seed=seed,
+    summary = _summary(scores, issues, classes, folds=effective_folds(y, data["group"].tolist(), folds), seed=seed,
                        dropped=len(table) - len(data))
     return LabelIssues(scores=scores, issues=issues[list(ISSUE_COLUMNS)], classes=classes, summary=summary)
 

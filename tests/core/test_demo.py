@@ -22,6 +22,8 @@ def test_demo_runs_every_built_stage_and_names_the_rest(tmp_path, monkeypatch):
     assert (work / "export" / "votes.csv").is_file()
     assert f"  dataset       all 12, balanced 10, test 6  -> {work / 'dataset'}" in summary
     assert " test clips  -> " in summary and (work / "runs" / "demo" / "metrics.json").is_file()
+    assert "  label issues  " in summary and "queued for the expert's audit" in summary
+    assert (work / "label-issues" / "report.html").is_file()
     missing = [stage for stage in PIPELINE if stage not in COMMANDS]
     if missing:
         assert f"not built yet {', '.join(missing)}" in summary

@@ -172,3 +172,17 @@ def test_tiny_run_finds_the_flipped_labels_of_a_noisy_synthetic_set(noisy_synthe
     assert precision_at(issues, flipped, 5) >= 0.8
     assert len(set(issues["sample_id"]) & flipped) >= 4
     assert json.loads((out / "summary.json").read_text())["n_samples"] == 48
+
+
+def test_small_sets_get_fewer_folds_and_too_small_ones_a_clear_error():
+    import numpy as np
+
+    from core.errors import ConfigError
+    from qa.label_issues import effective_folds, fold_splits
+
+    y = np.array([0, 0, 1, 1, 2, 2])  # two per class: two folds, not the five asked for
+    assert effective_folds(y, [f"g{i}" for i in range(6)], 5) == 2
+    assert len(fold_splits(y, [f"g{i}" for i in range(6)], 5)) == 2
+    assert effective_folds(y, ["a", "a", "a", "b", "b", "b"], 5) == 2  # two near-duplicate groups
+    with pytest.raises(ConfigError, match="at least 2 folds"):
+        effective_folds(np.array([0, 1, 2]), ["a", "b", "c"], 5)
