@@ -16,6 +16,22 @@ from typing import Any
 
 SHARD_SUFFIX = ".jsonl"
 STATS_SUFFIX = "_stats.json"
+DATASET_MANIFEST_NAMES = ("manifest.parquet", "manifest.csv", "manifest.jsonl")
+
+
+def find_dataset_manifest(dataset: Path | str, variant: str = "all") -> Path:
+    """A built dataset's manifest: a manifest file, a folder holding one, or a version folder (then `variant/`)."""
+    from core.errors import ConfigError
+
+    path = Path(dataset)
+    if path.is_file():
+        return path
+    for folder in (path, path / variant):
+        for name in DATASET_MANIFEST_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+    raise ConfigError(f"no dataset manifest under {path}",
+                      remedy="point --dataset at datasets/<name>/<version>[/<variant>] or a manifest file")
 
 
 def file_digest(path: Path | str) -> hashlib._Hash:

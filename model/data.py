@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from core.errors import ConfigError
+from core.manifest import find_dataset_manifest
 from core.taxonomy import CATEGORIES, Category
 from model.cache import CacheError, frame_pack_header, read_jpeg_frames, read_mfcc
 from model.config import DataConfig, NetConfig
@@ -24,7 +25,6 @@ from model.transforms import decode_crop_resize, fit_mfcc, sample_indices
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAMES = ("manifest.parquet", "manifest.csv", "manifest.jsonl")
 
 
 @dataclass(frozen=True)
@@ -99,17 +99,6 @@ class Vocabulary:
         return {"classes": list(self.classes), "polarity": list(self.polarity)}
 
 
-def find_manifest(dataset: str | Path, variant: str = "all") -> Path:
-    """A manifest file, a folder holding one, or a built dataset version folder (then `variant/`)."""
-    path = Path(dataset)
-    if path.is_file():
-        return path
-    for folder in (path, path / variant):
-        for name in MANIFEST_NAMES:
-            if (folder / name).is_file():
-                return folder / name
-    raise ConfigError(f"no dataset manifest under {path}",
-                      remedy="point --dataset at datasets/<name>/<version>[/<variant>] or a manifest file")
 
 
 def read_table(path: Path) -> list[dict[str, Any]]:
@@ -171,7 +160,7 @@ def _canonical(row: dict[str, Any]) -> dict[str, Any]:
 
 def load_items(dataset: str | Path, variant: str = "all") -> tuple[list[Item], Vocabulary, Path]:
     """Rows of a built dataset as Items; columns sample_id (or id), category, split, frames, mfcc."""
-    manifest = find_manifest(dataset, variant)
+    manifest = find_dataset_manifest(dataset, variant)
     rows = read_table(manifest)
     if not rows:
         raise ConfigError(f"dataset manifest {manifest} is empty")

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError
+from core.manifest import find_dataset_manifest
 
-MANIFEST_NAMES = ("manifest.parquet", "manifest.csv", "manifest.jsonl")
 ISSUE_COLUMNS = ("rank", "sample_id", "given_label", "predicted_label", "quality_score", "p_given", "p_predicted",
                  "group", "votes", "n_votes", "deciding_rung", "confidence_mean", "watch_s_median", "poster")
 LADDER_STAGES = ("member", "leader", "exchange", "expert")
@@ -36,17 +36,6 @@ class LabelIssues:
 
 # --- reading ---------------------------------------------------------------------------------------
 
-def find_manifest(dataset: str | Path, variant: str = "all") -> Path:
-    """A manifest file, a folder holding one, or a built dataset version folder (then `variant/`)."""
-    path = Path(dataset)
-    if path.is_file():
-        return path
-    for folder in (path, path / variant):
-        for name in MANIFEST_NAMES:
-            if (folder / name).is_file():
-                return folder / name
-    raise ConfigError(f"no dataset manifest under {path}",
-                      remedy="point --dataset at datasets/<name>/<version>[/<variant>] or a manifest file")
 
 
 def _resolve(value: Any, bases: list[Path]) -> str | None:
@@ -61,7 +50,7 @@ def _resolve(value: Any, bases: list[Path]) -> str | None:
 def read_dataset(dataset: str | Path, variant: str = "all") -> pd.DataFrame:
     """The dataset's samples: sample_id, category, group (near-duplicates share one; else the id), absolute
     poster/frames paths where given, and the manifest's vote summary columns when present."""
-    manifest = find_manifest(dataset, variant)
+    manifest = find_dataset_manifest(dataset, variant)
     if manifest.suffix == ".parquet":
         frame = pd.read_parquet(manifest)
     elif manifest.suffix == ".csv":

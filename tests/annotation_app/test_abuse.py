@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 import uuid
 
@@ -19,7 +17,7 @@ from annotation_app.deps import COOKIE_NAME
 from annotation_app.models import AuditEvent, Sample, Seat, User
 from annotation_app.services import auth, reviews, seats, votes
 
-from .conftest import F, N, R, S, T, World, build_world, post_vote
+from .conftest import F, N, R, S, T, World, build_world, post_vote, served
 
 HTML = {"Accept": "text/html"}
 
@@ -171,28 +169,19 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(sqlite_url, world_factor
     """Served the way `emotions app serve` serves: a forged X-Forwarded-For from loopback changes nothing unless
     loopback is a configured proxy."""
     import httpx
-    import uvicorn
 
     from annotation_app.cli import proxy_options
 
     world = world_factory(sqlite_url, passwords=("a1",))
     app = create_app(world.settings, database_url=world.url)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning",
-                                           **proxy_options(trusted)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{server.config.port}") as client:
+        with served(app, **proxy_options(trusted)) as base, httpx.Client(base_url=base) as client:
             for i in range(3):
                 csrf = client.get("/api/csrf").json()["csrf_token"]
                 r = client.post("/api/login", json={"username": "a1", "password": "wrong-password"},
                                 headers={"X-CSRF-Token": csrf, "X-Forwarded-For": f"198.51.100.{i + 1}"})
                 assert r.status_code == 401
     finally:
-        server.should_exit = True
-        thread.join(10)
         app.state.engine.dispose()
     expected = ["198.51.100.1", "198.51.100.2", "198.51.100.3"] if trusted else ["127.0.0.1"] * 3
     assert _recorded_clients(world) == expected
@@ -272,11 +261,6 @@ XSS_IMG = "<img src=x onerror=window.__xss=1>"
 XSS_SVG = "<svg onload=window.__xss=1>"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _poison(world: World) -> dict[str, str]:
     """Hostile text in every stored field a page shows: sample ids and crawl metadata, user names, report notes.
@@ -311,21 +295,13 @@ def _poison(world: World) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def poisoned_site(tmp_path_factory):
     """A live server whose database is full of XSS payloads; yields (base_url, world, app)."""
-    import uvicorn
 
     tmp = tmp_path_factory.mktemp("xss")
     world = build_world(f"sqlite:///{tmp / 'app.db'}", tmp, samples=6)
     _poison(world)
     app = create_app(world.settings, database_url=world.url)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}", world, app
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as base:
+        yield base, world, app
     world.factory.kw["bind"].dispose()
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -16,7 +13,7 @@ from annotation_app.models import MosRating, Sample, User, Vote
 from annotation_app.services import importer, reviews
 from annotation_app.services.votes import submit_vote
 
-from .conftest import E, F, N, R, S, T, World, build_world, write_manifest
+from .conftest import E, F, N, R, S, T, World, build_world, served, write_manifest
 
 selenium = pytest.importorskip("selenium")
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
@@ -31,16 +28,10 @@ pytestmark = [pytest.mark.slow,
 BROWSER_USERS = ("a1", "a2", "alead", "blead", "expert")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, synth_videos):
     """A world on SQLite with real clips, served by uvicorn in a thread; yields (base_url, world)."""
-    import uvicorn
 
     from annotation_app.app import create_app
 
@@ -59,17 +50,8 @@ def live(tmp_path_factory, synth_videos):
             if user.username != "a1":
                 user.qualified_at = user.created_at
         session.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world.settings, database_url=world.url), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(world.settings, database_url=world.url)) as base:
+        yield base, world
     world.factory.kw["bind"].dispose()
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-import time
 import uuid
 
 import pandas as pd
@@ -18,8 +16,8 @@ from annotation_app.services import audit, audit_queue
 from annotation_app.services.export import export
 from annotation_app.services.votes import submit_vote
 
-from .conftest import E, F, S, build_world
-from .test_browser import CHROMEDRIVER, CHROMIUM, _free_port, login, pick, sample_shown, text_of, wait
+from .conftest import E, F, S, build_world, served
+from .test_browser import CHROMEDRIVER, CHROMIUM, login, pick, sample_shown, text_of, wait
 
 selenium = pytest.importorskip("selenium")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -31,7 +29,6 @@ pytestmark = [pytest.mark.slow,
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, synth_videos):
     """Two resolved samples (Fear, Excitation) queued for the audit with the model's suggestions; a live server."""
-    import uvicorn
 
     from annotation_app.app import create_app
 
@@ -52,17 +49,8 @@ def live(tmp_path_factory, synth_videos):
                 {"sample_id": s1, "rank": "2", "quality_score": "0.04", "predicted_label": "Neutral"}]
         audit_queue.add(session, rows, reason="likely label error")
         session.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world.settings, database_url=world.url), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world, tmp
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(world.settings, database_url=world.url)) as base:
+        yield base, world, tmp
     world.factory.kw["bind"].dispose()
 
 

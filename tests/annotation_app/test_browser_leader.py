@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,7 @@ from annotation_app.services.votes import submit_vote
 from core.settings import get_settings
 from core.taxonomy import CATEGORIES
 
-from .conftest import ADJ, E, F, N, R, S, T, build_world
+from .conftest import ADJ, E, F, N, R, S, T, build_world, served
 
 selenium = pytest.importorskip("selenium")
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
@@ -37,7 +35,6 @@ USERS = ("alead", "admin")
 def live(tmp_path_factory, synth_videos):
     """Group A: s0 F-F-N, s1 N-N-N, s6 F-N-S + the leader's T (at the 5th vote), s7 E-N-T (waiting for the leader,
     reported twice); group B: s2 E-E-R, s3 R-R-R. Served by uvicorn on loopback; yields (base_url, world)."""
-    import uvicorn
 
     from annotation_app.app import create_app
 
@@ -60,19 +57,8 @@ def live(tmp_path_factory, synth_videos):
         for user in session.scalars(select(User)):
             user.language = "en"
         session.commit()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(world.settings, database_url=world.url), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(world.settings, database_url=world.url)) as base:
+        yield base, world
     world.factory.kw["bind"].dispose()
 
 
