@@ -46,9 +46,15 @@ class CachePolicy:
 
     max_fps: float | None
     short_side: int | None
+    # True when read from the frame packs of a manifest without the policy columns: `max_fps` is then only the
+    # highest rate seen, a lower bound of the cap (sources slower than the cap are cached at their own rate)
+    inferred: bool = False
 
     def describe(self) -> str:
-        rate = "unknown frame rate" if self.max_fps is None else f"at most {self.max_fps:g} fps"
+        if self.inferred and self.max_fps is not None:
+            rate = f"at least {self.max_fps:g} fps (read from the frame files)"
+        else:
+            rate = "unknown frame rate" if self.max_fps is None else f"at most {self.max_fps:g} fps"
         side = "unknown short side" if self.short_side is None else f"short side {self.short_side}"
         return f"{rate}, {side}"
 
@@ -72,13 +78,14 @@ def dataset_policy(items: Sequence[Item]) -> CachePolicy:
     if not headers:
         return CachePolicy(None, None)
     return CachePolicy(max(float(h["fps"]) for h in headers),
-                       min(int(headers[0]["width"]), int(headers[0]["height"])))
+                       min(int(headers[0]["width"]), int(headers[0]["height"])), inferred=True)
 
 
 def check_policy(expected: DataConfig, found: CachePolicy, what: str) -> None:
     """ConfigError when a dataset's cache differs from what a checkpoint was trained on (unknowns pass)."""
     want = CachePolicy(expected.cache_fps, expected.cache_short_side)
-    rate_differs = None not in (want.max_fps, found.max_fps) and abs(want.max_fps - found.max_fps) > 1e-3
+    rate_differs = None not in (want.max_fps, found.max_fps) and (
+        found.max_fps - want.max_fps > 1e-3 if found.inferred else abs(want.max_fps - found.max_fps) > 1e-3)
     side_differs = None not in (want.short_side, found.short_side) and want.short_side != found.short_side
     if rate_differs or side_differs:
         raise ConfigError(

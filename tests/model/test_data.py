@@ -195,4 +195,10 @@ def test_cache_policy_is_read_and_checked(synth_dataset, tiny):
         check_policy(tiny.override("data", cache_fps=8.0, cache_short_side=40).data, policy, "eval")
     # a manifest without the columns: the frame packs' own rate (the 10 fps sources) and short side
     bare = [dataclasses.replace(i, cache_max_fps=None, cache_short_side=None) for i in items]
-    assert dataset_policy(bare) == CachePolicy(10.0, 40)
+    assert dataset_policy(bare) == CachePolicy(10.0, 40, inferred=True)
+    # 10 fps sources under a 30 fps cap look the same as a 10 fps cap: both checkpoints accept it; a cap below
+    # the rate the files show cannot have made them
+    check_policy(tiny.override("data", cache_fps=30.0, cache_short_side=40).data, dataset_policy(bare), "eval")
+    check_policy(tiny.override("data", cache_fps=10.0, cache_short_side=40).data, dataset_policy(bare), "eval")
+    with pytest.raises(ConfigError, match=r"at least 10 fps \(read from the frame files\).*at most 8 fps"):
+        check_policy(tiny.override("data", cache_fps=8.0, cache_short_side=40).data, dataset_policy(bare), "eval")
