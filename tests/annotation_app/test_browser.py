@@ -149,6 +149,7 @@ def test_member_labels_with_the_keyboard_only(live, browser, shots):
     s0, s1 = world.samples[:2]
     login(browser, base, "a2", keyboard=True)
     wait(browser, lambda d: sample_shown(d, s0))
+    before = int(text_of(browser, "nav-progress-done"))  # the header's "N of M"
     keys = ActionChains(browser)
     keys.send_keys("/").send_keys("sad").send_keys(Keys.ENTER).send_keys("8").perform()
     assert browser.find_element(By.CSS_SELECTOR, ".adj.selected").get_attribute("data-id") == str(S)
@@ -156,6 +157,7 @@ def test_member_labels_with_the_keyboard_only(live, browser, shots):
     browser.save_screenshot(str(shots / "04_member_label_keyboard.png"))
     ActionChains(browser).send_keys(Keys.ENTER).perform()
     wait(browser, lambda d: sample_shown(d, s1))
+    assert int(text_of(browser, "nav-progress-done")) == before + 1  # counted once the server saved the vote
     ActionChains(browser).send_keys("/").send_keys("heart").send_keys(Keys.ENTER).send_keys(Keys.ARROW_RIGHT) \
         .send_keys(Keys.ENTER).perform()
     wait(browser, lambda d: sample_shown(d, ""))
