@@ -1,7 +1,9 @@
 """Admin pages (Jinja2): overview and distribution, import, group formation, cross-check, export, backup, audit log.
 
-People and their accounts are in `admin_people`. Every action runs one service call; a refusal is rolled back
-and shown on the page in the admin's language (never a success message for something that did not happen).
+People and their accounts are in `admin_people`. Every action runs one service call. One that went through
+answers 303 to its page, which shows the result once (`admin_forms.done`: reloading repeats nothing); a refusal,
+a badly typed field included, is rolled back and shown on the same page in the admin's language with what was
+typed kept and a 4xx status (never a success message for something that did not happen).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from starlette.background import BackgroundTask
 
 from annotation_app.deps import AdminUser, AppSettings, DbSession, csrf_protect, released
 from annotation_app.models import User
-from annotation_app.routes import admin_text
+from annotation_app.routes import admin_forms, admin_text
+from annotation_app.routes.admin_forms import Field
 from annotation_app.routes.pages import language_of, render
 from annotation_app.services import accounts, audit, backup, crosscheck, importer, people
 from annotation_app.services import export as export_service
@@ -35,9 +38,11 @@ AUDIT_PAGE = 50
 
 def show(request: Request, user: User, template: str, section: str, *, error: dict | None = None,
          **context) -> Response:
-    """An admin page: the sub-navigation marks `section`; a refusal sets the status code."""
+    """An admin page: the sub-navigation marks `section`; a refusal sets the status code; the result of the
+    action that redirected here (its flash, read once) is shown unless the context brings its own `flash`."""
+    pending = admin_forms.take_flash(request, language_of(request, user))
     return render(request, f"admin/{template}", user, status_code=error["status"] if error else 200,
-                  section=section, error=error, **context)
+                  section=section, error=error, **{"flash": pending, **context})
 
 
 def attempt(request: Request, user: User, session: Session, work: Callable[[], T]) -> tuple[T | None, dict | None]:
@@ -53,9 +58,10 @@ def attempt(request: Request, user: User, session: Session, work: Callable[[], T
 
 # -- overview and distribution ------------------------------------------------------------------------------------
 
-def _overview(request: Request, user: User, session: Session, **context) -> Response:
+def _overview(request: Request, user: User, session: Session, form: dict | None = None, **context) -> Response:
     return show(request, user, "overview.html", "overview", progress=export_service.progress(session),
-                groups=people.groups(session), **context)
+                groups=people.groups(session), form=form or {"batch_size": "100", "limit": "", "groups": []},
+                **context)
 
 
 @router.get("/admin")
@@ -66,16 +72,22 @@ def overview(request: Request, user: AdminUser, session: DbSession) -> Response:
 
 @router.post("/admin/distribute")
 @released
-def distribute(request: Request, batch_size: Annotated[int, Form(ge=1)], user: AdminUser, session: DbSession,
-               settings: AppSettings, limit: Annotated[str, Form()] = "") -> Response:
+def distribute(request: Request, user: AdminUser, session: DbSession, settings: AppSettings,
+               batch_size: Field = "", limit: Field = "",
+               groups: Annotated[list[str] | None, Form()] = None) -> Response:
+    """Deal the undistributed samples; to the chosen `groups` only when some are ticked (else to every group)."""
     def work() -> dict[str, int]:
-        if limit.strip() and not (limit.strip().isdigit() and int(limit) >= 1):
-            raise InvalidRequest(f"the most to distribute is a whole number of at least 1, got {limit!r}")
-        return importer.distribute(session, batch_size, limit=int(limit) if limit.strip() else None,
+        chosen = admin_forms.choices(groups or [], "groups", [g.name for g in people.groups(session)])
+        return importer.distribute(session, admin_forms.whole(batch_size, "batch_size", minimum=1),
+                                   group_names=chosen or None,
+                                   limit=admin_forms.whole(limit, "limit", minimum=1, required=False),
                                    actor_id=user.id, members_per_sample=settings.app_members_per_sample)
 
     dealt, error = attempt(request, user, session, work)
-    return _overview(request, user, session, dealt=dealt, error=error)
+    if error is None:
+        return admin_forms.done(request, "/admin", "distributed", n=sum(dealt.values()), dealt=dealt)
+    return _overview(request, user, session, {"batch_size": batch_size, "limit": limit, "groups": groups or []},
+                     error=error)
 
 
 # -- import -------------------------------------------------------------------------------------------------------
@@ -95,11 +107,14 @@ def import_page(request: Request, user: AdminUser, settings: AppSettings) -> Res
 
 @router.post("/admin/import")
 @released
-def import_manifest(request: Request, manifest: Annotated[str, Form()], user: AdminUser, session: DbSession,
-                    settings: AppSettings, gold: Annotated[str, Form()] = "") -> Response:
+def import_manifest(request: Request, user: AdminUser, session: DbSession, settings: AppSettings,
+                    manifest: Field = "", gold: Field = "") -> Response:
     report, error = attempt(request, user, session, lambda: importer.import_offered(
-        session, settings.data_dir, manifest, gold_choice=gold, actor_id=user.id))
-    return _import_page(request, user, settings, report=report, chosen=manifest, chosen_gold=gold, error=error)
+        session, settings.data_dir, admin_forms.text(manifest, "manifest"), gold_choice=gold, actor_id=user.id))
+    if error is None:
+        return admin_forms.done(request, "/admin/import", "imported", rows=report.rows, n=report.imported,
+                                gold=report.gold, skipped=sum(report.skipped.values()), reasons=report.skipped)
+    return _import_page(request, user, settings, chosen=manifest, chosen_gold=gold, error=error)
 
 
 # -- groups -------------------------------------------------------------------------------------------------------
@@ -118,65 +133,79 @@ def _groups_page(request: Request, user: User, session: Session, settings: Setti
                 capacity=settings.app_group_capacity, gender_rule=settings.app_gender_rule, form=form, **context)
 
 
-def _groups_form(n_groups: int, size: int, gender_rule: str, leader_by: str) -> dict:
-    if leader_by not in ("p", "lp"):
-        raise InvalidRequest("leader_by is 'p' or 'lp'")
-    return {"n_groups": n_groups, "size": size, "gender_rule": bool(gender_rule), "leader_by": leader_by}
+def _plan(session: Session, settings: Settings, typed: dict[str, str]):
+    """The plan for the settings as typed (FieldError on a badly typed one); nothing changes."""
+    return people.preview_groups(
+        session, n_groups=admin_forms.whole(typed["n_groups"], "n_groups", minimum=1, maximum=26),
+        size=admin_forms.whole(typed["size"], "size", minimum=1), gender_rule=bool(typed["gender_rule"]),
+        leader_by=admin_forms.choice(typed["leader_by"], "leader_by", ("p", "lp")),
+        capacity=settings.app_group_capacity)
 
 
 @router.get("/admin/groups")
 @released
-def groups_page(request: Request, user: AdminUser, session: DbSession, settings: AppSettings) -> Response:
-    return _groups_page(request, user, session, settings)
-
-
-@router.post("/admin/groups/preview")
-@released
-def groups_preview(request: Request, n_groups: Annotated[int, Form(ge=1, le=26)], size: Annotated[int, Form(ge=1)],
-                   leader_by: Annotated[str, Form()], user: AdminUser, session: DbSession, settings: AppSettings,
-                   gender_rule: Annotated[str, Form()] = "") -> Response:
-    form = _groups_form(n_groups, size, gender_rule, leader_by)
-    plans, error = attempt(request, user, session, lambda: people.preview_groups(
-        session, **form, capacity=settings.app_group_capacity))
-    return _groups_page(request, user, session, settings, form, plans=plans, error=error,
+def groups_page(request: Request, user: AdminUser, session: DbSession, settings: AppSettings, preview: str = "",
+                n_groups: str = "", size: str = "", leader_by: str = "", gender_rule: str = "") -> Response:
+    """The groups; with `preview`, also the plan for the settings given. The preview form is a GET: it changes
+    nothing, so reloading or bookmarking it is harmless."""
+    if not preview:
+        return _groups_page(request, user, session, settings)
+    typed = {"n_groups": n_groups, "size": size, "gender_rule": gender_rule, "leader_by": leader_by}
+    plans, error = attempt(request, user, session, lambda: _plan(session, settings, typed))
+    return _groups_page(request, user, session, settings, typed, plans=plans, error=error,
                         signature=_plan_signature(plans) if plans else "")
 
 
 @router.post("/admin/groups/apply")
 @released
-def groups_apply(request: Request, n_groups: Annotated[int, Form(ge=1, le=26)], size: Annotated[int, Form(ge=1)],
-                 leader_by: Annotated[str, Form()], signature: Annotated[str, Form()], user: AdminUser,
-                 session: DbSession, settings: AppSettings, gender_rule: Annotated[str, Form()] = "") -> Response:
-    form = _groups_form(n_groups, size, gender_rule, leader_by)
+def groups_apply(request: Request, user: AdminUser, session: DbSession, settings: AppSettings,
+                 n_groups: Field = "", size: Field = "", leader_by: Field = "", gender_rule: Field = "",
+                 signature: Field = "") -> Response:
+    typed = {"n_groups": n_groups, "size": size, "gender_rule": gender_rule, "leader_by": leader_by}
 
     def apply():
-        planned = people.preview_groups(session, **form, capacity=settings.app_group_capacity)
-        if _plan_signature(planned) != signature:
+        if _plan_signature(_plan(session, settings, typed)) != signature:
             raise InvalidRequest("the plan differs from the preview", code="plan_changed")
-        return people.form_groups(session, **form, capacity=settings.app_group_capacity, actor_id=user.id)
+        return people.form_groups(session, n_groups=int(n_groups), size=int(size), gender_rule=bool(gender_rule),
+                                  leader_by=leader_by, capacity=settings.app_group_capacity, actor_id=user.id)
 
     plans, error = attempt(request, user, session, apply)
-    return _groups_page(request, user, session, settings, form, plans=plans, applied=plans is not None, error=error)
+    if error is None:
+        return admin_forms.done(request, "/admin/groups", "groups_formed", n=len(plans),
+                                people=sum(1 + len(p.members) for p in plans))
+    fresh = None
+    if "field" not in error:  # the plan as it would be now, to look at before applying again
+        fresh, _ = attempt(request, user, session, lambda: _plan(session, settings, typed))
+    return _groups_page(request, user, session, settings, typed, plans=fresh, error=error,
+                        signature=_plan_signature(fresh) if fresh else "")
 
 
 # -- cross-check --------------------------------------------------------------------------------------------------
 
+def _crosscheck_page(request: Request, user: User, session: Session, form: dict | None = None,
+                     **context) -> Response:
+    return show(request, user, "crosscheck.html", "crosscheck", routes=crosscheck.sets_by_route(session),
+                form=form or {"name": "sA", "set_size": "100", "seed": "0"}, **context)
+
+
 @router.get("/admin/crosscheck")
 @released
 def crosscheck_page(request: Request, user: AdminUser, session: DbSession) -> Response:
-    return show(request, user, "crosscheck.html", "crosscheck", routes=crosscheck.sets_by_route(session))
+    return _crosscheck_page(request, user, session)
 
 
 @router.post("/admin/crosscheck")
 @released
-def crosscheck_draw(request: Request, name: Annotated[str, Form()], set_size: Annotated[int, Form(ge=1)],
-                    user: AdminUser, session: DbSession, settings: AppSettings,
-                    seed: Annotated[int, Form()] = 0) -> Response:
-    drawn, error = attempt(request, user, session, lambda: crosscheck.sets_by_route(
-        session, crosscheck.draw_sets(session, settings, name.strip(), set_size=set_size, seed=seed,
-                                      actor_id=user.id)))
-    return show(request, user, "crosscheck.html", "crosscheck", routes=crosscheck.sets_by_route(session),
-                drawn=drawn, drawn_name=name.strip(), error=error)
+def crosscheck_draw(request: Request, user: AdminUser, session: DbSession, settings: AppSettings,
+                    name: Field = "", set_size: Field = "", seed: Field = "") -> Response:
+    made, error = attempt(request, user, session, lambda: crosscheck.draw_sets(
+        session, settings, admin_forms.text(name, "name"),
+        set_size=admin_forms.whole(set_size, "set_size", minimum=1),
+        seed=admin_forms.whole(seed, "seed", required=False, default=0), actor_id=user.id))
+    if error is None:
+        return admin_forms.done(request, "/admin/crosscheck", "drawn", name=name.strip(), n=len(made))
+    return _crosscheck_page(request, user, session, {"name": name, "set_size": set_size, "seed": seed},
+                            error=error)
 
 
 # -- export and backup --------------------------------------------------------------------------------------------
@@ -225,38 +254,41 @@ def backup_now(request: Request, user: AdminUser, session: DbSession, settings: 
             raise InvalidRequest(exc.message, remedy=exc.remedy, code="backup_failed") from None
         audit.record(session, user.id, "backup.created", "project", "default", file=made.name,
                      rows=sum(sidecar["tables"].values()), votes=sidecar["tables"].get("votes", 0))
-        return {"file": made.name, "path": str(made), "tables": len(sidecar["tables"]),
-                "rows": sum(sidecar["tables"].values()), "votes": sidecar["tables"].get("votes", 0),
-                "sha256": sidecar["file_sha256"]}
+        return {"file": made.name, "tables": len(sidecar["tables"]), "rows": sum(sidecar["tables"].values()),
+                "votes": sidecar["tables"].get("votes", 0)}
 
     made, error = attempt(request, user, session, work)
-    return _backup_page(request, user, settings, made=made, error=error)
+    if error is None:
+        return admin_forms.done(request, "/admin/backup", "backup", **made)
+    return _backup_page(request, user, settings, error=error)
 
 
 # -- audit log ----------------------------------------------------------------------------------------------------
 
-def _day(value: str, what: str) -> date | None:
+def _day(value: str, field: str) -> date | None:
     if not value.strip():
         return None
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidRequest(f"{what} is a date like 2024-05-31, got {value!r}") from None
+        raise admin_text.FieldError(field, "date", value) from None
 
 
 @router.get("/admin/audit")
 @released
 def audit_page(request: Request, user: AdminUser, session: DbSession, actor: str = "", action: str = "",
-               entity: str = "", since: str = "", until: str = "", page: int = 1) -> Response:
+               entity: str = "", since: str = "", until: str = "", page: str = "1") -> Response:
     lang = language_of(request, user)
-    rows, total, error = [], 0, None
+    rows, total, error, number = [], 0, None, 1
     try:
-        filters = audit.Filters(actor, action, entity, _day(since, "from"), _day(until, "to"))
-        rows, total = audit.search(session, filters, page=max(page, 1), per_page=AUDIT_PAGE)
+        number = admin_forms.whole(page, "page", minimum=1, required=False, default=1)
+        filters = audit.Filters(actor, action, entity, _day(since, "since"), _day(until, "until"))
+        rows, total = audit.search(session, filters, page=number, per_page=AUDIT_PAGE)
     except EmotionsError as exc:
         error = admin_text.refusal(exc, lang)
     query = {"actor": actor, "action": action, "entity": entity, "since": since, "until": until}
-    return show(request, user, "audit.html", "audit", rows=rows, total=total, page=max(page, 1),
+    return show(request, user, "audit.html", "audit", rows=rows, total=total, page=number,
                 pages=max((total + AUDIT_PAGE - 1) // AUDIT_PAGE, 1), query=query, choices=audit.choices(session),
                 action_name=lambda key: admin_text.named(admin_text.ACTIONS, key, lang),
-                entity_name=lambda key: admin_text.named(admin_text.ENTITIES, key, lang), error=error)
+                entity_name=lambda key: admin_text.named(admin_text.ENTITIES, key, lang),
+                details=lambda e: admin_text.detail_items(e.detail, lang), error=error)

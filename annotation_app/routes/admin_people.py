@@ -1,27 +1,33 @@
 """Admin pages for people: the roster, creating a person, and one person's page (activation, password, role,
 group moves with their history, API tokens). Group moves go through `people.move`: capacity and the gender rule
-are enforced, an override needs a reason."""
+are enforced, an override needs a reason.
+
+An action that went through answers 303 to the person's page, which shows the result once; a refusal shows the
+same page with a 4xx status and what was typed kept (never a password). Issuing an API token is the exception,
+see `issue_token`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from annotation_app import i18n
 from annotation_app.deps import AdminUser, AppSettings, DbSession, csrf_protect, db_id, released
 from annotation_app.models import User
-from annotation_app.routes import admin_text
+from annotation_app.routes import admin_forms, admin_text
+from annotation_app.routes.admin_forms import Field
 from annotation_app.routes.admin_pages import attempt, show
 from annotation_app.routes.pages import language_of
 from annotation_app.services import accounts, people
-from core.errors import InvalidRequest
+from core.errors import ConflictError
 from core.settings import Settings
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 PROFILE_FORM = {"we": "work_experience", "ms": "msceit", "eb": "education", "cb": "culture", "lp": "leadership"}
+ROLES = ("member", "leader", "expert", "admin")
 
 
 def _roster(request: Request, user: User, session: Session, settings: Settings, **context) -> Response:
@@ -35,42 +41,39 @@ def roster(request: Request, user: AdminUser, session: DbSession, settings: AppS
     return _roster(request, user, session, settings)
 
 
-def _score(key: str, value: str) -> float | None:
-    if not value.strip():
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise InvalidRequest(f"{key} is a number from 0 to 100, got {value!r}") from None
+def _group(session: Session, name: str):
+    """The group chosen in a form by name ('' is no group)."""
+    return people.group_by_name(session, admin_forms.choice(name, "group", [g.name for g in people.groups(session)])) \
+        if name else None
 
 
 @router.post("/admin/users")
 @released
-def create(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
-           role: Annotated[str, Form()], user: AdminUser, session: DbSession, settings: AppSettings,
-           group: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
-           display_name: Annotated[str, Form()] = "", language: Annotated[str, Form()] = "zh-Hans",
-           gender: Annotated[str, Form()] = "", we: Annotated[str, Form()] = "", ms: Annotated[str, Form()] = "",
-           eb: Annotated[str, Form()] = "", cb: Annotated[str, Form()] = "",
-           lp: Annotated[str, Form()] = "") -> Response:
+def create(request: Request, user: AdminUser, session: DbSession, settings: AppSettings, username: Field = "",
+           password: Field = "", role: Field = "member", group: Field = "", reason: Field = "",
+           display_name: Field = "", language: Field = "zh-Hans", gender: Field = "", we: Field = "", ms: Field = "",
+           eb: Field = "", cb: Field = "", lp: Field = "") -> Response:
     given = {"we": we, "ms": ms, "eb": eb, "cb": cb, "lp": lp}
 
     def work() -> User:
-        profile = {PROFILE_FORM[k]: _score(k, v) for k, v in given.items()}
-        made = people.create_user(session, username, role, password=password, actor_id=user.id,
+        name = admin_forms.text(username, "username")
+        profile = {PROFILE_FORM[k]: admin_forms.score(v, k) for k, v in given.items()}
+        made = people.create_user(session, name, admin_forms.choice(role, "role", ROLES),
+                                  password=admin_forms.text(password, "password"), actor_id=user.id,
                                   display_name=display_name.strip(), language=language, gender=gender or None,
                                   **profile)
-        if group:
-            people.move(session, made, people.group_by_name(session, group), capacity=settings.app_group_capacity,
+        chosen = _group(session, group)
+        if chosen is not None:
+            people.move(session, made, chosen, capacity=settings.app_group_capacity,
                         gender_rule=settings.app_gender_rule, reason=reason, actor_id=user.id)
         return made
 
     made, error = attempt(request, user, session, work)
-    if error is not None:
-        form = {"username": username, "display_name": display_name, "role": role, "language": language,
-                "gender": gender, "group": group, "reason": reason, **given}
-        return _roster(request, user, session, settings, error=error, form=form)
-    return RedirectResponse(f"/admin/people/{made.id}?created=1", status_code=303)
+    if error is None:
+        return admin_forms.done(request, f"/admin/people/{made.id}", "created", name=made.username)
+    form = {"username": username, "display_name": display_name, "role": role, "language": language,
+            "gender": gender, "group": group, "reason": reason, **given}
+    return _roster(request, user, session, settings, error=error, form=form)
 
 
 def _person(request: Request, user: User, session: Session, settings: Settings, person_id: int,
@@ -78,89 +81,105 @@ def _person(request: Request, user: User, session: Session, settings: Settings, 
     person = accounts.user_by_id(session, db_id(person_id, "user"))
     membership = people.current_membership(session, person.id)
     current = next((g.name for g in people.groups(session) if membership and g.id == membership.group_id), None)
+    tokens = accounts.tokens(session, person.id)
     return show(request, user, "person.html", "people", person=person, current_group=current,
-                history=accounts.history(session, person.id), tokens=accounts.tokens(session, person.id),
+                history=accounts.history(session, person.id), tokens=tokens, tokens_seen=len(tokens),
                 groups=people.groups(session), capacity=settings.app_group_capacity, **context)
 
 
 @router.get("/admin/people/{person_id}")
 @released
-def person_page(request: Request, person_id: int, user: AdminUser, session: DbSession, settings: AppSettings,
-                created: int = 0) -> Response:
-    done = None
-    if created:
-        person = accounts.user_by_id(session, db_id(person_id, "user"))
-        done = admin_text.done("created", language_of(request, user), name=person.username)
-    return _person(request, user, session, settings, person_id, done=done)
+def person_page(request: Request, person_id: int, user: AdminUser, session: DbSession,
+                settings: AppSettings) -> Response:
+    return _person(request, user, session, settings, person_id)
 
 
-def _act(request: Request, user: User, session: Session, settings: Settings, person_id: int, work,
-         message, **context) -> Response:
-    """Run `work(person)`; show the person's page with `message(person, result)` or the refusal."""
+def _act(request: Request, user: User, session: Session, settings: Settings, person_id: int,
+         work: Callable[[User], object], done: Callable[[User, object], tuple[str, dict]],
+         form: dict | None = None) -> Response:
+    """Run `work(person)`: on success 303 to the person's page, which then says `done(person, result)` (a DONE
+    key and its values) once; on a refusal the person's page with it and the `form` as typed."""
     person = accounts.user_by_id(session, db_id(person_id, "user"))
     result, error = attempt(request, user, session, lambda: work(person))
-    done = message(person, result, language_of(request, user)) if error is None else None
-    return _person(request, user, session, settings, person_id, done=done, error=error,
-                   **(context if error is None else {}))
+    if error is None:
+        key, values = done(person, result)
+        return admin_forms.done(request, f"/admin/people/{person.id}", key, **values)
+    return _person(request, user, session, settings, person_id, error=error, form=form or {})
 
 
 @router.post("/admin/people/{person_id}/active")
 @released
-def set_active(request: Request, person_id: int, active: Annotated[str, Form()], user: AdminUser,
-               session: DbSession, settings: AppSettings) -> Response:
+def set_active(request: Request, person_id: int, user: AdminUser, session: DbSession, settings: AppSettings,
+               active: Field = "") -> Response:
     wanted = active == "1"
     return _act(request, user, session, settings, person_id,
                 lambda p: accounts.set_active(session, p, wanted, actor_id=user.id),
-                lambda p, n, lang: admin_text.done("deactivated" if not wanted else "reactivated", lang,
-                                                   name=p.username, n=n))
+                lambda p, n: ("reactivated" if wanted else "deactivated", {"name": p.username, "n": n}))
 
 
 @router.post("/admin/people/{person_id}/password")
 @released
-def reset_password(request: Request, person_id: int, password: Annotated[str, Form()], user: AdminUser,
-                   session: DbSession, settings: AppSettings) -> Response:
+def reset_password(request: Request, person_id: int, user: AdminUser, session: DbSession, settings: AppSettings,
+                   password: Field = "") -> Response:
     return _act(request, user, session, settings, person_id,
-                lambda p: accounts.reset_password(session, p, password, actor_id=user.id),
-                lambda p, _, lang: admin_text.done("password", lang, name=p.username))
+                lambda p: accounts.reset_password(session, p, admin_forms.text(password, "password"),
+                                                  actor_id=user.id),
+                lambda p, _: ("password", {"name": p.username}))
 
 
 @router.post("/admin/people/{person_id}/role")
 @released
-def change_role(request: Request, person_id: int, role: Annotated[str, Form()], user: AdminUser,
-                session: DbSession, settings: AppSettings, reason: Annotated[str, Form()] = "") -> Response:
+def change_role(request: Request, person_id: int, user: AdminUser, session: DbSession, settings: AppSettings,
+                role: Field = "", reason: Field = "") -> Response:
     return _act(request, user, session, settings, person_id,
-                lambda p: accounts.change_role(session, p, role, capacity=settings.app_group_capacity,
-                                               gender_rule=settings.app_gender_rule, reason=reason,
-                                               actor_id=user.id),
-                lambda p, _, lang: admin_text.done("role", lang, name=p.username, role=i18n.role_name(role, lang)))
+                lambda p: accounts.change_role(session, p, admin_forms.choice(role, "role", ROLES),
+                                               capacity=settings.app_group_capacity,
+                                               gender_rule=settings.app_gender_rule, reason=reason, actor_id=user.id),
+                lambda p, _: ("role", {"name": p.username, "role": role}),
+                form={"action": "role", "role": role, "reason": reason})
 
 
 @router.post("/admin/people/{person_id}/move")
 @released
 def move(request: Request, person_id: int, user: AdminUser, session: DbSession, settings: AppSettings,
-         group: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "") -> Response:
-    def work(person: User):
-        people.move(session, person, people.group_by_name(session, group) if group else None,
-                    capacity=settings.app_group_capacity, gender_rule=settings.app_gender_rule, reason=reason,
-                    actor_id=user.id)
+         group: Field = "", reason: Field = "") -> Response:
+    def work(person: User) -> None:
+        people.move(session, person, _group(session, group), capacity=settings.app_group_capacity,
+                    gender_rule=settings.app_gender_rule, reason=reason, actor_id=user.id)
 
     return _act(request, user, session, settings, person_id, work,
-                lambda p, _, lang: admin_text.done("moved" if group else "moved_out", lang, name=p.username,
-                                                   group=group))
+                lambda p, _: ("moved" if group else "moved_out", {"name": p.username, "group": group}),
+                form={"action": "move", "group": group, "reason": reason})
 
 
 @router.post("/admin/people/{person_id}/tokens")
 @released
 def issue_token(request: Request, person_id: int, user: AdminUser, session: DbSession, settings: AppSettings,
-                name: Annotated[str, Form()] = "") -> Response:
-    holder: dict[str, str] = {}
+                name: Field = "", seen: Field = "") -> Response:
+    """Issue an API token and show it on this answer, once, with `Cache-Control: no-store`.
 
-    def work(person: User) -> str:
-        holder["token"] = accounts.issue_token(session, person, name, actor_id=user.id)
-        return holder["token"]
+    The one exception to Post/Redirect/Get: the token's value is not stored anywhere (only its hash is), and
+    carrying it to a redirected page would mean putting a live credential in the cookie, or in a server-side
+    store, which several worker processes would not share. So it is shown on the answer to the POST, which no
+    cache or back button keeps; and the form carries `seen`, the number of tokens the person had when the page
+    was shown. Sending the form again (reloading this answer, a second tab, a double click) finds that number
+    changed and is refused with a clear message (409): a form issues at most one token.
+    """
+    person = accounts.user_by_id(session, db_id(person_id, "user"))
 
-    return _act(request, user, session, settings, person_id, work,
-                lambda p, _, lang: admin_text.done("token", lang, name=p.username), new_token=holder)
+    def work() -> str:
+        if seen.strip() != str(len(accounts.tokens(session, person.id))):
+            raise ConflictError(f"the form was already used: {person.username} has had more tokens since it was "
+                                f"shown", code="token_form_used", remedy="issue a token from the page as it is now")
+        return accounts.issue_token(session, person, name, actor_id=user.id)
+
+    token, error = attempt(request, user, session, work)
+    issued = None if error else {"key": "token", "data": {}, "text": admin_text.done(
+        "token", language_of(request, user), name=person.username)}
+    response = _person(request, user, session, settings, person_id, error=error, new_token=token, flash=issued,
+                       form={} if error is None else {"action": "token", "name": name})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/admin/people/{person_id}/tokens/{token_id}/revoke")
@@ -169,4 +188,4 @@ def revoke_token(request: Request, person_id: int, token_id: int, user: AdminUse
                  settings: AppSettings) -> Response:
     return _act(request, user, session, settings, person_id,
                 lambda p: accounts.revoke_token(session, p, db_id(token_id, "token"), actor_id=user.id),
-                lambda p, _, lang: admin_text.done("revoked", lang))
+                lambda p, _: ("revoked", {}))

@@ -109,11 +109,10 @@ TABLE: dict[tuple[str, str], tuple[dict, tuple]] = {
        for page in ("import", "people", "groups", "crosscheck", "export", "backup", "audit")},
     ("GET", "/admin/people/{person_id}"): ({"path": "/admin/people/{a2}", "headers": HTML},
                                            (LOGIN, 403, 403, 403, 403, OK)),
-    # admin: a manifest the data folder does not hold is refused; without profile scores no groups form
+    # admin: a manifest the data folder does not hold is refused; without profile scores no groups form (the
+    # preview is a GET of /admin/groups)
     ("POST", "/admin/import"): ({"data": {"manifest": "../x.jsonl"}, "headers": HTML},
                                 (LOGIN, 403, 403, 403, 403, 422)),
-    ("POST", "/admin/groups/preview"): ({"data": {"n_groups": "3", "size": "3", "leader_by": "p"}, "headers": HTML},
-                                        (LOGIN, 403, 403, 403, 403, 422)),
     ("POST", "/admin/groups/apply"): ({"data": {"n_groups": "3", "size": "3", "leader_by": "p", "signature": "x"},
                                        "headers": HTML}, (LOGIN, 403, 403, 403, 403, 422)),
     ("POST", "/admin/crosscheck"): ({"data": {"name": "s{role}", "set_size": "1"}, "headers": HTML},
@@ -129,8 +128,9 @@ TABLE: dict[tuple[str, str], tuple[dict, tuple]] = {
                                                   "headers": HTML}, (LOGIN, 403, 403, 403, 403, OK)),
     ("POST", "/admin/people/{person_id}/move"): ({"path": "/admin/people/{a2}/move", "data": {"group": "A"},
                                                   "headers": HTML}, (LOGIN, 403, 403, 403, 403, OK)),
-    ("POST", "/admin/people/{person_id}/tokens"): ({"path": "/admin/people/{a2}/tokens", "headers": HTML},
-                                                   (LOGIN, 403, 403, 403, 403, OK)),
+    # the form says how many tokens the person had when it was shown (a3: none); a resent form is refused
+    ("POST", "/admin/people/{person_id}/tokens"): ({"path": "/admin/people/{a3}/tokens", "data": {"seen": "0"},
+                                                    "headers": HTML}, (LOGIN, 403, 403, 403, 403, OK)),
     ("POST", "/admin/people/{person_id}/tokens/{token_id}/revoke"): (
         {"path": "/admin/people/{a2}/tokens/999999/revoke", "headers": HTML}, (LOGIN, 403, 403, 403, 403, 404)),
 }
@@ -186,7 +186,7 @@ def _setup(world: World) -> dict[str, str]:
         sample.poster_path = str(poster)
         session.commit()
         return {"s0": s0, "s1": world.samples[1], "vote": str(vote.id), "report": str(report.id),
-                "report2": str(report2.id), "a2": str(world.users["a2"])}
+                "report2": str(report2.id), "a2": str(world.users["a2"]), "a3": str(world.users["a3"])}
 
 
 def _fill(value, names: dict[str, str]):
