@@ -27,11 +27,15 @@ FLASH = "flash"
 Field = Annotated[str, Form()]  # a form field read as text; the route reads it with the helpers below
 
 
-def text(value: str, field: str, *, required: bool = True) -> str:
-    """`value` without surrounding spaces; an empty required field is refused."""
+def text(value: str, field: str, *, required: bool = True, max_length: int | None = None,
+         label: str | None = None) -> str:
+    """`value` without surrounding spaces; refused when empty and `required`, or longer than `max_length`.
+    `label` is the FIELD_LABELS key naming the field where it is not the field's name."""
     value = value.strip()
     if required and not value:
-        raise FieldError(field, "required")
+        raise FieldError(field, "required", label=label)
+    if max_length is not None and len(value) > max_length:
+        raise FieldError(field, "too_long", value[:20] + "…", label=label, max=max_length)
     return value
 
 

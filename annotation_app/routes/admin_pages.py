@@ -199,7 +199,7 @@ def crosscheck_page(request: Request, user: AdminUser, session: DbSession) -> Re
 def crosscheck_draw(request: Request, user: AdminUser, session: DbSession, settings: AppSettings,
                     name: Field = "", set_size: Field = "", seed: Field = "") -> Response:
     made, error = attempt(request, user, session, lambda: crosscheck.draw_sets(
-        session, settings, admin_forms.text(name, "name"),
+        session, settings, admin_forms.text(name, "name", max_length=16),
         set_size=admin_forms.whole(set_size, "set_size", minimum=1),
         seed=admin_forms.whole(seed, "seed", required=False, default=0), actor_id=user.id))
     if error is None:

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from annotation_app.deps import AdminUser, AppSettings, DbSession, csrf_protect, db_id, released
+from annotation_app.i18n import LANGUAGES
 from annotation_app.models import User
 from annotation_app.routes import admin_forms, admin_text
 from annotation_app.routes.admin_forms import Field
@@ -47,6 +48,11 @@ def _group(session: Session, name: str):
         if name else None
 
 
+def _reason(text: str) -> str:
+    """A reason for overriding a group rule (may be empty: the service says when one is needed)."""
+    return admin_forms.text(text, "reason", required=False, max_length=500)
+
+
 @router.post("/admin/users")
 @released
 def create(request: Request, user: AdminUser, session: DbSession, settings: AppSettings, username: Field = "",
@@ -56,16 +62,17 @@ def create(request: Request, user: AdminUser, session: DbSession, settings: AppS
     given = {"we": we, "ms": ms, "eb": eb, "cb": cb, "lp": lp}
 
     def work() -> User:
-        name = admin_forms.text(username, "username")
+        name = admin_forms.text(username, "username", max_length=64)
+        shown_as = admin_forms.text(display_name, "display_name", required=False, max_length=100)
         profile = {PROFILE_FORM[k]: admin_forms.score(v, k) for k, v in given.items()}
         made = people.create_user(session, name, admin_forms.choice(role, "role", ROLES),
                                   password=admin_forms.text(password, "password"), actor_id=user.id,
-                                  display_name=display_name.strip(), language=language, gender=gender or None,
-                                  **profile)
+                                  display_name=shown_as, language=admin_forms.choice(language, "language", LANGUAGES),
+                                  gender=admin_forms.choice(gender, "gender", ("", "m", "f")) or None, **profile)
         chosen = _group(session, group)
         if chosen is not None:
             people.move(session, made, chosen, capacity=settings.app_group_capacity,
-                        gender_rule=settings.app_gender_rule, reason=reason, actor_id=user.id)
+                        gender_rule=settings.app_gender_rule, reason=_reason(reason), actor_id=user.id)
         return made
 
     made, error = attempt(request, user, session, work)
@@ -134,7 +141,8 @@ def change_role(request: Request, person_id: int, user: AdminUser, session: DbSe
     return _act(request, user, session, settings, person_id,
                 lambda p: accounts.change_role(session, p, admin_forms.choice(role, "role", ROLES),
                                                capacity=settings.app_group_capacity,
-                                               gender_rule=settings.app_gender_rule, reason=reason, actor_id=user.id),
+                                               gender_rule=settings.app_gender_rule, reason=_reason(reason),
+                                               actor_id=user.id),
                 lambda p, _: ("role", {"name": p.username, "role": role}),
                 form={"action": "role", "role": role, "reason": reason})
 
@@ -145,7 +153,7 @@ def move(request: Request, person_id: int, user: AdminUser, session: DbSession, 
          group: Field = "", reason: Field = "") -> Response:
     def work(person: User) -> None:
         people.move(session, person, _group(session, group), capacity=settings.app_group_capacity,
-                    gender_rule=settings.app_gender_rule, reason=reason, actor_id=user.id)
+                    gender_rule=settings.app_gender_rule, reason=_reason(reason), actor_id=user.id)
 
     return _act(request, user, session, settings, person_id, work,
                 lambda p, _: ("moved" if group else "moved_out", {"name": p.username, "group": group}),
@@ -171,7 +179,8 @@ def issue_token(request: Request, person_id: int, user: AdminUser, session: DbSe
         if seen.strip() != str(len(accounts.tokens(session, person.id))):
             raise ConflictError(f"the form was already used: {person.username} has had more tokens since it was "
                                 f"shown", code="token_form_used", remedy="issue a token from the page as it is now")
-        return accounts.issue_token(session, person, name, actor_id=user.id)
+        label = admin_forms.text(name, "name", required=False, max_length=100, label="token_name")
+        return accounts.issue_token(session, person, label, actor_id=user.id)
 
     token, error = attempt(request, user, session, work)
     issued = None if error else {"key": "token", "data": {}, "text": admin_text.done(

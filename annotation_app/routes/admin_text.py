@@ -54,6 +54,7 @@ FIELD_PROBLEMS = {
     "score": N_("%(label)s: enter a number from 0 to 100."),
     "choice": N_("%(label)s: choose one of the options offered."),
     "date": N_("%(label)s: enter a date like 2024-05-31."),
+    "too_long": N_("%(label)s: at most %(max)s characters."),
 }
 # ... and the field's name, as its label on the page says it
 FIELD_LABELS = {
@@ -63,7 +64,8 @@ FIELD_LABELS = {
     "password": N_("Password"), "role": N_("Role"), "we": N_("Work experience"), "ms": N_("MSCEIT"),
     "eb": N_("Education"), "cb": N_("Cultural background"), "lp": N_("Leadership"), "page": N_("Page"),
     "manifest": N_("Manifest"), "since": N_("From"), "until": N_("To"),
-    "group": N_("Group"),
+    "group": N_("Group"), "display_name": N_("Name"), "reason": N_("Reason"), "language": N_("Language"),
+    "gender": N_("Gender"), "token_name": N_("Label"),
 }
 
 
@@ -73,10 +75,12 @@ class FieldError(InvalidRequest):
 
     code = "invalid_field"
 
-    def __init__(self, field: str, problem: str, given: str = "", **values: object) -> None:
-        english = FIELD_PROBLEMS[problem] % {"label": FIELD_LABELS.get(field, field), **values}
+    def __init__(self, field: str, problem: str, given: str = "", *, label: str | None = None,
+                 **values: object) -> None:
+        self.label = label or field  # the FIELD_LABELS key naming it, when two forms use one field name
+        english = FIELD_PROBLEMS[problem] % {"label": FIELD_LABELS.get(self.label, field), **values}
         super().__init__(f"{english} (got {given!r})" if given else english)
-        self.field, self.problem, self.values = field, problem, values
+        self.field, self.problem, self.given, self.values = field, problem, given, values
 
 # what the page says after an action went through (carried to the next page as a flash: keys and values)
 DONE = {
@@ -138,9 +142,10 @@ def refusal(exc: EmotionsError, language: str, code: str | None = None) -> dict:
     badly typed field the `field`'s form name."""
     status = status_of(exc)
     if isinstance(exc, FieldError):
-        label = i18n.gettext(FIELD_LABELS[exc.field], language) if exc.field in FIELD_LABELS else exc.field
+        label = i18n.gettext(FIELD_LABELS[exc.label], language) if exc.label in FIELD_LABELS else exc.field
         return {"text": i18n.gettext(FIELD_PROBLEMS[exc.problem], language, label=label, **exc.values),
-                "detail": exc.message, "remedy": None, "status": status, "field": exc.field}
+                "detail": f"got {exc.given!r}" if exc.given else "", "remedy": None, "status": status,
+                "field": exc.field}
     code = code or getattr(exc, "code", "")
     text = i18n.gettext(ERRORS[code], language) if code in ERRORS else i18n.error_text(code, status, language)
     return {"text": text, "detail": exc.message, "remedy": exc.remedy, "status": status}

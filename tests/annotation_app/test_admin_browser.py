@@ -1,5 +1,6 @@
-"""Real browser (headless Chromium): an admin imports, distributes, creates and deactivates a person, forms groups
-and downloads an export; every admin page is photographed in English and in Chinese."""
+"""Real browser (headless Chromium): an admin imports, distributes (and mistypes a batch size), creates and
+deactivates a person, forms groups and downloads an export; every admin page is photographed in English and in
+Chinese."""
 
 from __future__ import annotations
 
@@ -129,6 +130,15 @@ def test_admin_runs_the_campaign_in_the_browser(live, browser, shots_dir, tmp_pa
         assert session.scalar(select(Sample).where(Sample.group_id.is_(None))) is None
     shoot(browser, shots_dir, "admin_en_distributed")
 
+    # a badly typed batch size (the browser's own check bypassed) is refused on the page itself, the field marked
+    browser.execute_script("const f = document.getElementById('batch-size'); f.type = 'text'; f.value = 'abc';")
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("document.getElementById('distribute-form').submit()")
+    wait(browser, lambda d: d.find_element(By.TAG_NAME, "html") != old)
+    assert text_of(browser, "error-batch_size") == "Batch size: enter a whole number of at least 1."
+    assert browser.switch_to.active_element.get_attribute("id") == "batch-size"
+    shoot(browser, shots_dir, "admin_en_bad_batch_size")
+
     # create a person, then deactivate them
     browser.get(base + "/admin/people")
     for element_id, value in [("new-username", "li"), ("new-display-name", "Li Hua"),
@@ -192,5 +202,5 @@ def test_admin_runs_the_campaign_in_the_browser(live, browser, shots_dir, tmp_pa
             li = people.user_by_name(session, "li").id
         browser.get(f"{base}/admin/people/{li}")
         shoot(browser, shots_dir, f"admin_{language}_person")
-    assert len(list(shots_dir.glob("admin_*.png"))) == 6 + 2 * (len(PAGES) + 1)
+    assert len(list(shots_dir.glob("admin_*.png"))) == 7 + 2 * (len(PAGES) + 1)
     print("screenshots in", shots_dir)

@@ -121,6 +121,10 @@ BAD_FIELDS = [  # path, page, form, field, English message, Chinese message, wha
      "MSCEIT: enter a number from 0 to 100.", "情绪智力测验：请输入 0 到 100 之间的数字。", 'value="101"'),
     ("/admin/users", "/admin/people", {"username": " ", "password": "long-enough-1"}, "username",
      "User name: this cannot be empty.", "用户名：此项不能为空。", 'value=" "'),
+    ("/admin/crosscheck", "/admin/crosscheck", {"name": "x" * 17, "set_size": "5"}, "name",
+     "Stage name: at most 16 characters.", "阶段名称：最多 16 个字符。", 'value="xxxxxxxxxxxxxxxxx"'),
+    ("/admin/users", "/admin/people", {"username": "li", "password": "long-enough-1", "gender": "x"}, "gender",
+     "Gender: choose one of the options offered.", "性别：请从给出的选项中选择一项。", ""),
     ("/admin/groups/apply", "/admin/groups", {"n_groups": "27", "size": "3", "leader_by": "p"}, "n_groups",
      "Groups: enter a whole number from 1 to 26.", "小组：请输入 1 到 26 之间的整数。", 'value="27"'),
 ]
