@@ -146,7 +146,15 @@ def test_admin_runs_the_campaign_in_the_browser(live, browser, shots_dir, tmp_pa
                               ("new-eb", "60"), ("new-cb", "50"), ("new-lp", "40")]:
         browser.find_element(By.ID, element_id).send_keys(value)
     Select(browser.find_element(By.ID, "new-gender")).select_by_value("f")
-    click(browser, "create")
+    old = browser.find_element(By.TAG_NAME, "html")
+    # an impatient admin sends the form twice: the second is held back in the page
+    held_back = browser.execute_script("""
+        const form = document.getElementById("create-form"), seen = [];
+        window.addEventListener("submit", (event) => seen.push(event.defaultPrevented));
+        form.requestSubmit(); form.requestSubmit();
+        return seen;""")
+    assert held_back == [False, True]
+    wait(browser, lambda d: d.find_element(By.TAG_NAME, "html") != old)
     assert text_of(browser, "admin-done") == "li was created."
     shoot(browser, shots_dir, "admin_en_person_created")
     browser.refresh()  # no "resend the form?" question, no second person, the message shown once
