@@ -112,8 +112,9 @@ def import_manifest(request: Request, user: AdminUser, session: DbSession, setti
     report, error = attempt(request, user, session, lambda: importer.import_offered(
         session, settings.data_dir, admin_forms.text(manifest, "manifest"), gold_choice=gold, actor_id=user.id))
     if error is None:
-        return admin_forms.done(request, "/admin/import", "imported", rows=report.rows, n=report.imported,
-                                gold=report.gold, skipped=sum(report.skipped.values()), reasons=report.skipped)
+        return admin_forms.done(request, "/admin/import", "imported", manifest=manifest.strip(), rows=report.rows,
+                                n=report.imported, gold=report.gold, skipped=sum(report.skipped.values()),
+                                reasons=report.skipped)
     return _import_page(request, user, settings, chosen=manifest, chosen_gold=gold, error=error)
 
 

@@ -94,8 +94,9 @@ def test_import_shows_its_report_and_refuses_paths_it_did_not_offer(site):
     assert outside.status_code == 422 and text_of(outside.text, "admin-error").startswith("Choose one of the CSV")
     r = follow(client, post(client, "/admin/import", {"manifest": "clean/run1/clean.jsonl", "gold": "gold.csv"}),
                "/admin/import")
-    assert text_of(r, "admin-done") == ("Rows read: 5; imported: 4 (gold: 1); skipped: 1. Skipped because Rows "
-                                        "rejected while cleaning 1")
+    assert text_of(r, "admin-done") == ("Rows read: 5; imported: 4 (gold: 1); skipped: 1. Manifest: "
+                                        "clean/run1/clean.jsonl Skipped because Rows rejected while cleaning 1")
+    assert '<option value="clean/run1/clean.jsonl" selected>' in r
     again = follow(client, post(client, "/admin/import", {"manifest": "clean/run1/clean.jsonl"}), "/admin/import")
     assert text_of(again, "skipped") == "Skipped because Rows already imported 4 rejected while cleaning 1"
     for bad in ("../clean/clean.jsonl", str(world.settings.data_dir.parent / "clean" / "clean.jsonl"), "/etc/passwd"):
