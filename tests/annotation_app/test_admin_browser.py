@@ -5,8 +5,6 @@ Chinese."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -17,7 +15,7 @@ from sqlalchemy import select
 from annotation_app.models import Sample, User
 from annotation_app.services import people
 
-from .conftest import build_world, write_manifest
+from .conftest import build_world, served, write_manifest
 
 selenium = pytest.importorskip("selenium")
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
@@ -32,17 +30,10 @@ PAGES = {"overview": "/admin", "import": "/admin/import", "people": "/admin/peop
          "audit": "/admin/audit"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A world whose leaders and members have Eq. 1 profiles, a clean manifest in the data folder, served live."""
-    import uvicorn
-
     from annotation_app.app import create_app
 
     tmp = tmp_path_factory.mktemp("admin-browser")
@@ -56,17 +47,8 @@ def live(tmp_path_factory):
                 user.work_experience, user.msceit, user.education, user.culture = 40 + i, 50 + 2 * i, 60, 50
                 user.leadership = 90 if user.role == "leader" else 30 + i
         session.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world.settings, database_url=world.url), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(world.settings, database_url=world.url)) as base:
+        yield base, world
     world.factory.kw["bind"].dispose()
 
 
