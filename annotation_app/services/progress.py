@@ -15,6 +15,7 @@ counts the votes its people cast (the voter's group), the whole project's every 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -129,9 +130,13 @@ def all_progress(session: Session, members_per_sample: int,
     return _combine(list(counts.values()), members_per_sample, now), groups
 
 
-def member_progress(session: Session, user: User, now: datetime | None = None) -> Progress | None:
-    """A member's member-rung votes in their current group of (those + the group's open member-rung samples
-    they have not voted on); None outside a group."""
+def member_progress(session: Session, user: User, now: datetime | None = None,
+                    members_per_sample: int = 3) -> Progress | None:
+    """A member's member-rung votes in their current group of (those + their share of the group's open
+    member-rung samples they have not voted on); None outside a group.
+
+    With more members in the group than member seats per sample, each sample needs only some of them: the
+    share is members_per_sample / members (rounded up), so M is what this person can expect to do."""
     now = now or datetime.now(UTC)
     membership = people.current_membership(session, user.id)
     if membership is None:
@@ -144,6 +149,9 @@ def member_progress(session: Session, user: User, now: datetime | None = None) -
     left = session.scalar(select(func.count(Sample.id)).where(
         Sample.group_id == group_id, Sample.kind == "task", Sample.status == "open", Sample.stage == "member",
         ~voted)) or 0
+    members = len(people.current_members(session, group_id, "member"))
+    if members > members_per_sample:
+        left = math.ceil(left * members_per_sample / members)
     return _estimate(done, done + left, left, recent_rate(session, mine, now))
 
 
@@ -160,7 +168,7 @@ def for_person(session: Session, user: User, members_per_sample: int, now: datet
     """What the navigation bar shows: a member their own work, a leader their group, an expert the final
     reviews, an admin the whole project."""
     if user.role == "member":
-        return member_progress(session, user, now)
+        return member_progress(session, user, now, members_per_sample)
     if user.role == "expert":
         return expert_progress(session, user, now)
     if user.role == "admin":

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from annotation_app.models import Group, Report, Sample, User, Vote
-from annotation_app.services import importer, leader_board, member_stats, progress, quality, queue, reviews
+from annotation_app.services import importer, leader_board, member_stats, people, progress, quality, queue, reviews
 from annotation_app.services.votes import correct_vote, submit_vote
 from core.settings import get_settings
 
@@ -234,6 +234,13 @@ def test_finish_estimate_exact(db_url, world_factory, tmp_path, client_of):
         assert (a2.done, a2.total, a2.rate_per_day, a2.days_left) == (1, 2, 0.5, 2.0)
         b1 = progress.member_progress(session, session.get(User, world.users["b1"]), NOW)
         assert (b1.done, b1.total, b1.days_left) == (0, 2, None)
+        # six members for three seats per sample: b1 can expect half of the group's 2 samples
+        group_b = people.group_by_name(session, "B")
+        for name in ("b4", "b5", "b6"):
+            people.assign(session, people.create_user(session, name, "member"), group_b)
+        b1 = progress.member_progress(session, session.get(User, world.users["b1"]), NOW, mps)
+        assert (b1.done, b1.total, b1.votes_left) == (0, 1, 1)
+        session.rollback()
     # older history: only the last 7 days count, over 7 days
     _stamp(world, [timedelta(days=10), timedelta(days=6), timedelta(days=2), timedelta(hours=1)])
     with world.session() as session:
