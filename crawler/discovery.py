@@ -1,7 +1,11 @@
 """Discovery through the real browser: open a listing page, let its own scripts call the platform's API (signed
 by the page, never by us) while we scroll, and read the JSON they received from the browser's network events;
 the embedded page state when the page made no such call. Stops at `want` items, at the end of the listing
-(`has_more` false), when scrolling brings nothing new, or on a real block signal (raises CrawlBlocked)."""
+(`has_more` false), when scrolling brings nothing new, or on a real block signal (raises CrawlBlocked).
+
+robots.txt: the listing page itself is checked before it is opened (by the source); the API calls the page makes
+on its own are checked as they are seen. A disallowed call's JSON is not used, and scrolling stops, so the page
+is not made to call it again (its first call, made while the page loads, cannot be prevented from here)."""
 
 from __future__ import annotations
 
@@ -24,8 +28,10 @@ def _blocked(spec: PlatformSpec, listing: Listing, what: str) -> CrawlBlocked:
 
 
 def listing_items(browser: Any, spec: PlatformSpec, listing: Listing, *, want: int, max_scrolls: int,
-                  pause_s: float, log: Callable[[str], None] = lambda _m: None) -> Iterator[dict[str, Any]]:
-    """The listing's video objects (raw platform JSON), each once, in the order the page received them."""
+                  pause_s: float, log: Callable[[str], None] = lambda _m: None,
+                  allowed: Callable[[str], bool] = lambda _url: True) -> Iterator[dict[str, Any]]:
+    """The listing's video objects (raw platform JSON), each once, in the order the page received them;
+    `allowed(url)` is the robots.txt verdict for the API calls the page makes."""
     browser.open(listing.url)
     if "/login" in urlsplit(browser.url).path:
         raise _blocked(spec, listing, "is a login wall")
@@ -35,7 +41,11 @@ def listing_items(browser: Any, spec: PlatformSpec, listing: Listing, *, want: i
         responses = browser.wait_responses(listing.wants, max(pause_s, FIRST_WAIT_S) if step == 0 else pause_s)
         more: bool | None = None
         fresh = 0
-        for response in responses:
+        disallowed = [r for r in responses if not allowed(r.url)]
+        for response in disallowed:
+            log(f"{spec.name} listing: robots.txt disallows the API call {urlsplit(response.url).path}; "
+                "its answer is not used and the listing is not scrolled further")
+        for response in (r for r in responses if r not in disallowed):
             if response.status in BLOCK_STATUSES:
                 raise _blocked(spec, listing, f"its API answered HTTP {response.status}")
             page = spec.read_listing(response.json())
@@ -56,7 +66,7 @@ def listing_items(browser: Any, spec: PlatformSpec, listing: Listing, *, want: i
         if calls == 0:
             yield from _from_state(browser, spec, listing, seen, log)
             return
-        if len(seen) >= want or more is False:
+        if disallowed or len(seen) >= want or more is False:
             return
         idle = 0 if fresh else idle + 1
         if idle >= 2 or step == max_scrolls:

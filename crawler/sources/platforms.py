@@ -89,7 +89,8 @@ class PlatformSource:
         browser = self.open_browser(ctx)
         pause_s = max(recipe.scroll_pause_s, recipe.politeness.min_interval_s)  # a scroll is a request too
         for item in listing_items(browser, self.spec, listing, want=recipe.limit * 2 + 10,
-                                  max_scrolls=recipe.max_scrolls, pause_s=pause_s, log=ctx.log):
+                                  max_scrolls=recipe.max_scrolls, pause_s=pause_s, log=ctx.log,
+                                  allowed=ctx.client.allowed):
             platform_id = self.spec.item_id(item)
             if not platform_id:
                 continue

@@ -134,6 +134,20 @@ def test_listing_api_429_is_a_block(platform, recipe, fresh):
     assert platform.paths("/media/") == []
 
 
+def test_robots_disallowing_the_listing_api_stops_the_scrolling(platform, recipe, fresh):
+    """The page's own API call is checked against robots.txt: its answer is not used and the page is not scrolled
+    into calling it again."""
+    platform.robots = "User-agent: *\nDisallow: /douyin/aweme/v1/web/general/search/\n"
+    lines: list[str] = []
+    r = recipe(source="douyin", query="funny", base_url=f"{platform.base}/douyin", scroll_pause_s=0.5)
+    report = run_crawl(r, browser=fresh, log=lines.append)
+    assert (report.downloaded, report.failed) == (0, 0)
+    assert len(platform.paths("/douyin/aweme/v1/web/general/search/")) == 1  # only the call made on page load
+    assert ("douyin listing: robots.txt disallows the API call /douyin/aweme/v1/web/general/search/single/; its "
+            "answer is not used and the listing is not scrolled further") in lines
+    assert platform.paths("/douyin/cdn") == [] and platform.paths("/media/") == []
+
+
 def test_captcha_listing_stops_before_any_video_page(platform, recipe, fresh):
     platform.blocked_listing.add("kuaishou")
     r = recipe(source="kuaishou", query="funny", base_url=f"{platform.base}/kuaishou", scroll_pause_s=0.3)
